@@ -1,0 +1,71 @@
+"""Core benchmark: the default AgeRegressor on a fixed 80/20 split of the shared faces.
+
+Prints MAE, CS@5, MAE per life stage, seconds per epoch and prediction images per
+second, and the command that produced them.
+
+Usage::
+
+    python bench/bench_core.py [--data DIR] [--param NAME=VALUE ...]
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from sklearn_age import AgeRegressor, load_utkface
+from sklearn_age.datasets import default_data_dir
+from sklearn_age.metrics import cumulative_score, mae_per_range
+
+
+def parse_param(text):
+    name, _, value = text.partition("=")
+    for cast in (int, float):
+        try:
+            return name, cast(value)
+        except ValueError:
+            pass
+    return name, {"True": True, "False": False, "None": None}.get(value, value)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=default_data_dir())
+    parser.add_argument("--param", action="append", default=[], type=parse_param)
+    args = parser.parse_args()
+
+    faces = load_utkface(args.data)
+    train_paths, test_paths, train_age, test_age = train_test_split(
+        faces.paths, faces.age, test_size=0.2, random_state=0
+    )
+    model = AgeRegressor(random_state=0, verbose=1, **dict(args.param))
+    print(f"train {len(train_paths)} / test {len(test_paths)} faces; {model!r}", flush=True)
+
+    start = time.perf_counter()
+    model.fit(train_paths, train_age)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(test_paths)
+    predict_seconds = time.perf_counter() - start
+
+    print("\n--- results ---")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(f"MAE: {np.mean(np.abs(predicted - test_age)):.3f} years")
+    print(f"CS@5: {cumulative_score(test_age, predicted, 5):.3f}")
+    print(f"fit: {fit_seconds:.0f} s for {model.n_epochs_} epochs "
+          f"({fit_seconds / model.n_epochs_:.1f} s per epoch)")
+    print(f"predict: {len(test_paths) / predict_seconds:.0f} images/s "
+          f"(from JPEG files, batch {model.batch_size}, flip_test={model.flip_test})")
+    for label, (mae, count) in mae_per_range(test_age, predicted).items():
+        print(f"  MAE {label:>6}: {mae:6.2f}  (n={count})")
+
+
+if __name__ == "__main__":
+    main()

