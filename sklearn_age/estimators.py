@@ -54,6 +54,9 @@ class _FaceEstimator(BaseEstimator):
         "early_stopping": ["boolean"],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "ranges": [StrOptions(set(PRESETS)), "array-like", None],
+        "balance": [StrOptions({"reweight", "resample"}), None],
+        "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
@@ -76,6 +79,9 @@ class _FaceEstimator(BaseEstimator):
         early_stopping=False,
         patience=3,
         validation_fraction=0.1,
+        ranges="life_stages",
+        balance=None,
+        callbacks=None,
         random_state=None,
         device="cpu",
         verbose=0,
@@ -94,6 +100,9 @@ class _FaceEstimator(BaseEstimator):
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.ranges = ranges
+        self.balance = balance
+        self.callbacks = callbacks
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -109,9 +118,15 @@ class _FaceEstimator(BaseEstimator):
             return check_paths(X)
         return check_images(X)
 
-    def _dataset(self, X, y=None, sample_weight=None):
+    def _dataset(self, X, y=None, sample_weight=None, groups=None):
         img_size = None if self.backbone is None else self.img_size
-        return FaceDataset(X, y, sample_weight, img_size)
+        return FaceDataset(X, y, sample_weight, img_size, groups)
+
+    def _extra_weights(self, targets, groups):
+        """Loss weights from ``balance="reweight"`` (inverse to age-range frequency)."""
+        if self.balance == "reweight":
+            return compute_sample_weight("balanced", groups).astype(np.float32)
+        return np.float32(1.0)
 
     # -- training --------------------------------------------------------------------
     def _build_module(self, n_outputs):
@@ -136,7 +151,7 @@ class _FaceEstimator(BaseEstimator):
             )
         if self.verbose >= 2:
             callbacks.append(("progress", ProgressBar()))
-        return callbacks
+        return callbacks + list(self.callbacks or [])
 
     def _build_net(self, n_outputs, seed):
         split = (
@@ -157,6 +172,7 @@ class _FaceEstimator(BaseEstimator):
             device=self.device,
             verbose=int(self.verbose),
             l1_lambda=self.l1_lambda,
+            resample=self.balance == "resample",
         )
 
     def _fit_net(self, X, y, sample_weight):
@@ -164,15 +180,13 @@ class _FaceEstimator(BaseEstimator):
         check_consistent_length(X, _require_y(self, y))
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
         targets, n_outputs = self._encode_targets(y, sample_weight)
-        if hasattr(self, "class_weight") and self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(
-                self.class_weight, targets
-            ).astype(np.float32)
+        groups = self._balance_groups(y, targets)
+        sample_weight = sample_weight * self._extra_weights(targets, groups)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.net_ = self._build_net(n_outputs, seed)
-            self.net_.fit(self._dataset(X, targets, sample_weight), y=None)
+            self.net_.fit(self._dataset(X, targets, sample_weight, groups), y=None)
         self.n_epochs_ = len(self.net_.history)
         return self
 
@@ -239,6 +253,15 @@ class AgeRegressor(RegressorMixin, _FaceEstimator):
         Epochs without improvement before early stopping.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
+    ranges : str or sequence of int, default="life_stages"
+        Age ranges (a preset or lower bounds, see :class:`~sklearn_age.AgeRanges`)
+        that ``balance`` evens out.
+    balance : {"reweight", "resample"} or None, default=None
+        Counter age imbalance: ``"reweight"`` weights each face in the loss inversely
+        to the frequency of its age range; ``"resample"`` draws training batches
+        with a weighted sampler so that every range is seen equally often.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Added to the net's own (learning-rate schedule, early stopping, progress).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, augmentation and dropout; an int makes
         two fits on the CPU identical.
@@ -300,6 +323,10 @@ class AgeRegressor(RegressorMixin, _FaceEstimator):
     def _make_criterion(self):
         return torch.nn.L1Loss(reduction="none")
 
+    def _balance_groups(self, y, targets):
+        """Age range of each training age: what ``balance`` evens out."""
+        return AgeRanges(self.ranges).bin_index(np.asarray(y, dtype=np.float64))
+
     def predict(self, X):
         """Predict ages in years.
 
@@ -334,6 +361,7 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
         ``"fine"``: 14 ranges from 1-2 to 81+) or lower bounds such as
         ``[0, 13, 20, 65]``. ``y`` may then hold ages (binned for you) or range labels
         such as ``"19-30"``. ``None`` takes ``y`` as class labels as they are.
+        ``balance`` evens out these classes.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss; ``"balanced"`` is inverse to frequency.
 
@@ -356,7 +384,6 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
 
     _parameter_constraints = {
         **_FaceEstimator._parameter_constraints,
-        "ranges": [StrOptions(set(PRESETS)), "array-like", None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -364,17 +391,17 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
                  backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=1e-3,
                  weight_decay=1e-4, dropout=0.2, l1_lambda=0.0, max_epochs=12,
                  batch_size=64, augment=True, flip_test=True, early_stopping=False,
-                 patience=3, validation_fraction=0.1, random_state=None, device="cpu",
-                 verbose=0):
+                 patience=3, validation_fraction=0.1, balance=None, callbacks=None,
+                 random_state=None, device="cpu", verbose=0):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
             max_epochs=max_epochs, batch_size=batch_size, augment=augment,
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
-            validation_fraction=validation_fraction, random_state=random_state,
-            device=device, verbose=verbose,
+            validation_fraction=validation_fraction, ranges=ranges, balance=balance,
+            callbacks=callbacks, random_state=random_state, device=device,
+            verbose=verbose,
         )
-        self.ranges = ranges
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -418,6 +445,16 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
 
     def _make_criterion(self):
         return torch.nn.CrossEntropyLoss(reduction="none")
+
+    def _balance_groups(self, y, targets):
+        """Class of each training face: what ``balance`` evens out."""
+        return targets
+
+    def _extra_weights(self, targets, groups):
+        weights = super()._extra_weights(targets, groups)
+        if self.class_weight is not None:
+            weights = weights * compute_sample_weight(self.class_weight, targets)
+        return np.asarray(weights, dtype=np.float32)
 
     def predict_proba(self, X):
         """Probability of each class.

@@ -1,7 +1,15 @@
-"""Age metrics in plain numpy: MAE, cumulative score and error per age range."""
+"""Age metrics in plain numpy: MAE, cumulative score, error and recall per age range."""
+
+import warnings
 
 import numpy as np
-from sklearn.metrics import mean_absolute_error
+from sklearn.metrics import (
+    confusion_matrix,
+    f1_score,
+    make_scorer,
+    mean_absolute_error,
+    recall_score,
+)
 
 from .ranges import AgeRanges
 
@@ -74,3 +82,147 @@ def mae_per_range(y_true, y_pred, ranges="life_stages"):
         mae = float(mean_absolute_error(y_true[mask], y_pred[mask])) if count else float("nan")
         errors[str(label)] = (mae, count)
     return errors
+
+
+def _as_range_index(y, ranges):
+    """Range index of ages (numbers, binned) or of range labels (strings)."""
+    return ranges.to_index(np.asarray(y).ravel())
+
+
+def _present_ranges(true_index, ranges, metric):
+    """Indices of ranges with true samples; warn about the others."""
+    present = np.unique(true_index)
+    empty = [str(label) for i, label in enumerate(ranges.labels) if i not in present]
+    if empty:
+        warnings.warn(
+            f"{metric}: no true samples in age range(s) {empty}; the macro average "
+            f"is over the {len(present)} range(s) that have samples.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return present
+
+
+def range_recall_score(y_true, y_pred, ranges="life_stages"):
+    """Recall per age range, averaged over ranges (macro): balanced accuracy of ranges.
+
+    Ages (from a regressor) are binned into ``ranges``; range labels (from an
+    :class:`~sklearn_age.AgeClassifier`) are taken as they are. Ranges without true
+    samples are left out of the average, with a warning.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        Ages in years or range labels.
+    ranges : str, sequence of int or AgeRanges, default="life_stages"
+
+    Returns
+    -------
+    score : float
+        In [0, 1]; higher is better.
+
+    Examples
+    --------
+    >>> from sklearn_age.metrics import range_recall_score
+    >>> round(range_recall_score([3, 4, 10, 20], [2, 9, 12, 25], ranges=[0, 6, 19]), 4)
+    0.8333
+    """
+    ranges = AgeRanges(ranges)
+    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
+    _check_pair(true, pred)
+    present = _present_ranges(true, ranges, "range_recall_score")
+    return float(recall_score(true, pred, labels=present, average="macro", zero_division=0))
+
+
+def range_f1_score(y_true, y_pred, ranges="life_stages"):
+    """F1 per age range, averaged over ranges (macro).
+
+    Inputs as in :func:`range_recall_score`; ranges without true samples are left out
+    of the average, with a warning.
+
+    Returns
+    -------
+    score : float
+        In [0, 1]; higher is better.
+
+    Examples
+    --------
+    >>> from sklearn_age.metrics import range_f1_score
+    >>> round(range_f1_score(["0-5", "6-18", "6-18"], ["0-5", "0-5", "6-18"],
+    ...                      ranges="life_stages"), 4)
+    0.6667
+    """
+    ranges = AgeRanges(ranges)
+    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
+    _check_pair(true, pred)
+    present = _present_ranges(true, ranges, "range_f1_score")
+    return float(f1_score(true, pred, labels=present, average="macro", zero_division=0))
+
+
+def range_confusion_matrix(y_true, y_pred, ranges="life_stages", normalize=None):
+    """Confusion matrix over all age ranges (rows: true range, columns: predicted).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        Ages in years or range labels.
+    ranges : str, sequence of int or AgeRanges, default="life_stages"
+    normalize : {"true", "pred", "all"} or None, default=None
+        As in :func:`sklearn.metrics.confusion_matrix`.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_ranges, n_ranges)
+    labels : ndarray of str
+        The range labels, in the order of the rows and columns.
+    """
+    ranges = AgeRanges(ranges)
+    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
+    _check_pair(true, pred)
+    matrix = confusion_matrix(true, pred, labels=np.arange(len(ranges)), normalize=normalize)
+    return matrix, ranges.labels
+
+
+def _years_only(metric):
+    def years_metric(y_true, y_pred, **kwargs):
+        if np.asarray(y_pred).dtype.kind not in "iuf":
+            raise ValueError(
+                f"{metric.__name__} needs predicted ages in years, got labels; score an "
+                "AgeClassifier with the range scorers ('range_recall', 'range_f1')."
+            )
+        return metric(y_true, y_pred, **kwargs)
+    years_metric.__name__ = metric.__name__
+    return years_metric
+
+
+def make_age_scorers(ranges="life_stages", threshold=5):
+    """Scorers for a multi-metric ``scoring=`` in scikit-learn's model selection.
+
+    Parameters
+    ----------
+    ranges : str, sequence of int or AgeRanges, default="life_stages"
+        Age ranges of the range scorers.
+    threshold : float, default=5
+        Years of the cumulative score.
+
+    Returns
+    -------
+    scorers : dict
+        ``"mae"`` (negated mean absolute error: greater is better, as for every
+        scikit-learn scorer), ``"cs"`` (cumulative score within ``threshold`` years),
+        ``"range_recall"`` and ``"range_f1"`` (macro over ranges). The first two need
+        ages in years; the range scorers take a regressor or an ``AgeClassifier``.
+
+    Examples
+    --------
+    >>> from sklearn_age.metrics import make_age_scorers
+    >>> sorted(make_age_scorers())
+    ['cs', 'mae', 'range_f1', 'range_recall']
+    """
+    ranges = AgeRanges(ranges)
+    return {
+        "mae": make_scorer(_years_only(mean_absolute_error), greater_is_better=False),
+        "cs": make_scorer(_years_only(cumulative_score), threshold=threshold),
+        "range_recall": make_scorer(range_recall_score, ranges=ranges),
+        "range_f1": make_scorer(range_f1_score, ranges=ranges),
+    }

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import nn
-from torch.utils.data import Dataset
+from sklearn.utils.class_weight import compute_sample_weight
+from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
 from .images import read_image_at, resize_images
 
@@ -29,10 +30,13 @@ class FaceDataset(Dataset):
     sample_weight : ndarray or None
     img_size : int or None
         Side of the images handed to the network; ``None`` for feature matrices.
+    groups : ndarray of int or None
+        Group (age range or class) of each sample, for balanced resampling.
     """
 
-    def __init__(self, X, y=None, sample_weight=None, img_size=None):
+    def __init__(self, X, y=None, sample_weight=None, img_size=None, groups=None):
         self.paths = X if X.dtype == object else None
+        self.groups = groups
         if self.paths is None and img_size is not None:
             X = resize_images(X, img_size)
         self.X = X
@@ -51,6 +55,13 @@ class FaceDataset(Dataset):
         target = 0 if self.y is None else self.y[index]
         weight = 1.0 if self.sample_weight is None else self.sample_weight[index]
         return x, (target, np.float32(weight))
+
+
+def _subset_values(dataset, name):
+    """``dataset.<name>``, following ``torch.utils.data.Subset`` indices (skorch's split)."""
+    if isinstance(dataset, Subset):
+        return _subset_values(dataset.dataset, name)[np.asarray(dataset.indices)]
+    return getattr(dataset, name)
 
 
 class BatchAugmenter(nn.Module):
@@ -103,13 +114,29 @@ class FaceNet(NeuralNet):
     ----------
     l1_lambda : float, default=0.0
         Strength of the L1 penalty.
+    resample : bool, default=False
+        Draw training batches with replacement, each dataset group (its ``groups``)
+        equally likely, instead of shuffling.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, l1_lambda=0.0, **kwargs):
+    def __init__(self, *args, l1_lambda=0.0, resample=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_lambda = l1_lambda
+        self.resample = resample
+
+    def get_iterator(self, dataset, training=False):
+        """With ``resample``, training batches come from a group-balanced sampler."""
+        if not (training and self.resample):
+            return super().get_iterator(dataset, training=training)
+        groups = _subset_values(dataset, "groups")
+        weights = torch.as_tensor(compute_sample_weight("balanced", groups))
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.pop("shuffle", None)
+        kwargs.setdefault("batch_size", self.batch_size)
+        sampler = WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True)
+        return self.iterator_train(dataset, sampler=sampler, **kwargs)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target, weight = y_true

@@ -1,0 +1,46 @@
+"""
+Learning curves from the training history
+=========================================
+
+Every fitted estimator keeps skorch's history in ``history_``: the training and
+validation loss of each epoch, its duration and more. With ``early_stopping=True`` a
+share of the training faces is held out, and the weights of the best epoch are
+restored at the end. ``$SKLEARN_AGE_EXAMPLE_FACES`` sets how many faces to use.
+"""
+
+import os
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sklearn_age import AgeRegressor, ImageLoader, load_utkface
+from sklearn_age.datasets import default_data_dir
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    faces = load_utkface(default_data_dir())
+n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 2000))
+pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
+images = ImageLoader(size=96).fit_transform(faces.paths[pick])
+
+# %%
+# Fit with a held-out fifth and early stopping.
+model = AgeRegressor(img_size=96, max_epochs=8, early_stopping=True, patience=3,
+                     validation_fraction=0.2, random_state=0)
+model.fit(images, faces.age[pick])
+history = model.history_
+print(f"trained {model.n_epochs_} epochs; best validation loss at epoch "
+      f"{int(np.argmin(history[:, 'valid_loss'])) + 1}")
+
+# %%
+# Losses are L1 on standardized ages: multiply by ``y_scale_`` for years.
+epochs = history[:, "epoch"]
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.plot(epochs, np.array(history[:, "train_loss"]) * model.y_scale_, "o-",
+        label="training (augmented)")
+ax.plot(epochs, np.array(history[:, "valid_loss"]) * model.y_scale_, "o-",
+        label="validation")
+ax.set(xlabel="epoch", ylabel="MAE (years)", title="Learning curves")
+ax.legend()
+plt.show()
