@@ -9,7 +9,6 @@ the model weakest. ``$SKLEARN_AGE_EXAMPLE_FACES`` sets how many faces to use.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,14 +21,11 @@ from sklearn_age.metrics import range_confusion_matrix, range_f1_score, range_re
 
 # %%
 # Faces, decoded once at 96 pixels.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 2000))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-images = ImageLoader(size=96).fit_transform(faces.paths[pick])
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+images = ImageLoader(size=96).fit_transform(faces.paths)
 X_train, X_test, age_train, age_test = train_test_split(
-    images, faces.age[pick], test_size=0.25, random_state=0
+    images, faces.age, test_size=0.25, random_state=0
 )
 
 # %%

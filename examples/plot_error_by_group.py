@@ -9,7 +9,6 @@ sets how many faces to use.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,14 +17,11 @@ from sklearn.model_selection import train_test_split
 from sklearn_age import AgeRegressor, ImageLoader, load_utkface
 from sklearn_age.datasets import default_data_dir
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 2000))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-images = ImageLoader(size=96).fit_transform(faces.paths[pick])
-train, test = train_test_split(np.arange(n_faces), test_size=0.25, random_state=0)
-ages, gender, race = faces.age[pick], faces.gender[pick], faces.race[pick]
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+images = ImageLoader(size=96).fit_transform(faces.paths)
+train, test = train_test_split(np.arange(len(faces.age)), test_size=0.25, random_state=0)
+ages, gender, race = faces.age, faces.gender, faces.race
 
 model = AgeRegressor(img_size=96, max_epochs=4, random_state=0)
 predicted = model.fit(images[train], ages[train]).predict(images[test])

@@ -14,7 +14,6 @@ trained per candidate. Use the fast path to explore; fine-tune for the final mod
 
 import os
 import tempfile
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,12 +26,9 @@ from sklearn_age.metrics import make_age_scorers
 
 # %%
 # A random subset of the faces, the same each run.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 400))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-paths, ages = faces.paths[pick], faces.age[pick]
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+paths, ages = faces.paths, faces.age
 
 # %%
 # The pipeline and the grid. ``refit="mae"`` refits the candidate with the lowest MAE;

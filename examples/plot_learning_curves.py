@@ -9,7 +9,6 @@ restored at the end. ``$SKLEARN_AGE_EXAMPLE_FACES`` sets how many faces to use.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,18 +16,15 @@ import numpy as np
 from sklearn_age import AgeRegressor, ImageLoader, load_utkface
 from sklearn_age.datasets import default_data_dir
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 2000))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-images = ImageLoader(size=96).fit_transform(faces.paths[pick])
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+images = ImageLoader(size=96).fit_transform(faces.paths)
 
 # %%
 # Fit with a held-out fifth and early stopping.
 model = AgeRegressor(img_size=96, max_epochs=8, early_stopping=True, patience=3,
                      validation_fraction=0.2, random_state=0)
-model.fit(images, faces.age[pick])
+model.fit(images, faces.age)
 history = model.history_
 print(f"trained {model.n_epochs_} epochs; best validation loss at epoch "
       f"{int(np.argmin(history[:, 'valid_loss'])) + 1}")

@@ -15,7 +15,6 @@ faces to use (400 by default).
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,13 +28,10 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 # %%
 # Embed a random subset of the faces once; the embedder learns nothing from them.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 400))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-embeddings = FaceEmbedder(img_size=112).fit_transform(faces.paths[pick])
-ages = faces.age[pick]
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+embeddings = FaceEmbedder(img_size=112).fit_transform(faces.paths)
+ages = faces.age
 
 # %%
 # Twenty trials over ``lr``, ``weight_decay``, ``dropout`` and ``l1_lambda``.

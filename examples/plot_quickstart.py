@@ -27,14 +27,13 @@ from sklearn_age.plotting import plot_predicted_vs_true  # noqa: E402
 # %%
 # Load the faces: labels come from the file names.
 folder = default_data_dir()
+n_faces = os.environ.get("SKLEARN_AGE_EXAMPLE_FACES")
 try:
-    faces = load_utkface(folder)
+    faces = load_utkface(folder, n_samples=n_faces and int(n_faces), random_state=0)
 except (FileNotFoundError, ValueError) as exc:
     sys.exit(f"No faces to train on: {exc}")
-n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", len(faces.paths)))
-paths, ages = faces.paths[:n_faces], faces.age[:n_faces]
 train_paths, test_paths, train_ages, test_ages = train_test_split(
-    paths, ages, test_size=0.2, random_state=0
+    faces.paths, faces.age, test_size=0.2, random_state=0
 )
 print(f"{len(train_paths)} training and {len(test_paths)} held-out faces from {folder}")
 

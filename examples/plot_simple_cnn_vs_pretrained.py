@@ -10,7 +10,6 @@ ImageNet weights, on the same split and the same number of epochs.
 
 import os
 import time
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,14 +19,11 @@ from sklearn_age import AgeRegressor, ImageLoader, load_utkface
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.plotting import plot_predicted_vs_true
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    faces = load_utkface(default_data_dir())
 n_faces = int(os.environ.get("SKLEARN_AGE_EXAMPLE_FACES", 2000))
-pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_faces]
-images = ImageLoader(size=96).fit_transform(faces.paths[pick])
+faces = load_utkface(default_data_dir(), n_samples=n_faces, random_state=0)
+images = ImageLoader(size=96).fit_transform(faces.paths)
 X_train, X_test, age_train, age_test = train_test_split(
-    images, faces.age[pick], test_size=0.25, random_state=0
+    images, faces.age, test_size=0.25, random_state=0
 )
 
 # %%

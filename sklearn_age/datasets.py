@@ -6,7 +6,7 @@ import re
 import warnings
 
 import numpy as np
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, check_random_state
 
 _UTKFACE_NAME = re.compile(r"^(\d+)_([01])_([0-4])_\d+\.jpg(\.chip\.jpg)?$")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -34,7 +34,7 @@ def _check_folder(folder):
     return folder
 
 
-def load_utkface(folder=None):
+def load_utkface(folder=None, n_samples=None, random_state=None):
     """Load a UTKFace-style folder: labels are read from the file names.
 
     Names follow ``AGE_GENDER_RACE_DATETIME.jpg.chip.jpg`` (gender 0 male, 1 female;
@@ -45,6 +45,10 @@ def load_utkface(folder=None):
     ----------
     folder : str or os.PathLike, default=None
         The folder; by default :func:`default_data_dir`.
+    n_samples : int or None, default=None
+        Load a random subset of this many faces (all when None or larger).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the subset.
 
     Returns
     -------
@@ -94,8 +98,12 @@ def load_utkface(folder=None):
             stacklevel=2,
         )
     labels = np.asarray(labels, dtype=int)
+    paths = np.asarray(paths)
+    if n_samples is not None and n_samples < len(paths):
+        keep = np.sort(check_random_state(random_state).permutation(len(paths))[:n_samples])
+        paths, labels = paths[keep], labels[keep]
     return Bunch(
-        paths=np.asarray(paths),
+        paths=paths,
         age=labels[:, 0],
         gender=labels[:, 1],
         race=labels[:, 2],

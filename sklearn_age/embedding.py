@@ -4,11 +4,11 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from .images import check_images, check_paths, is_path_list
+from .images import ImageTransformerMixin, check_images, check_paths, is_path_list
 from .nets import DEFAULT_BACKBONE, ImageNormalizer, create_backbone
 from .training import FaceDataset
 
@@ -28,7 +28,7 @@ def _embed(backbone_name, pretrained, img_size, batch_size, device, X):
         )
 
 
-class FaceEmbedder(TransformerMixin, BaseEstimator):
+class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
     """Turn faces into embeddings with a frozen ImageNet backbone.
 
     Nothing is learned from the data, so embeddings can be computed once and reused by
@@ -112,7 +112,7 @@ class FaceEmbedder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embeddings : ndarray of shape (n, n_features_out_), dtype float32
+        embeddings : ndarray of shape (n, ``n_features_out_``), dtype float32
         """
         check_is_fitted(self)
         X = check_paths(X) if is_path_list(X) else check_images(X)
@@ -124,10 +124,3 @@ class FaceEmbedder(TransformerMixin, BaseEstimator):
         """Names ``embedding0``, ``embedding1``, ..."""
         check_is_fitted(self)
         return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = False
-        return tags

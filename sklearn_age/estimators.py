@@ -68,11 +68,11 @@ class _FaceEstimator(BaseEstimator):
         backbone=DEFAULT_BACKBONE,
         pretrained=True,
         img_size=112,
-        lr=1e-3,
-        weight_decay=1e-4,
+        lr=2e-3,
+        weight_decay=0.05,
         dropout=0.2,
         l1_lambda=0.0,
-        max_epochs=12,
+        max_epochs=16,
         batch_size=64,
         augment=True,
         flip_test=True,
@@ -230,15 +230,15 @@ class AgeRegressor(RegressorMixin, _FaceEstimator):
         others), from a weights file (a path), or from random weights (``False``).
     img_size : int, default=112
         Side of the square images the network sees; other sizes are resized.
-    lr : float, default=1e-3
+    lr : float, default=2e-3
         Peak learning rate of AdamW.
-    weight_decay : float, default=1e-4
+    weight_decay : float, default=0.05
         AdamW's decoupled weight decay.
     dropout : float, default=0.2
         Dropout before the linear head.
     l1_lambda : float, default=0.0
         Strength of an L1 penalty on all weights, added to the training loss.
-    max_epochs : int, default=12
+    max_epochs : int, default=16
         Passes over the training data.
     batch_size : int, default=64
         Images per training and prediction batch.
@@ -388,8 +388,8 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
     }
 
     def __init__(self, *, ranges="life_stages", class_weight=None,
-                 backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=1e-3,
-                 weight_decay=1e-4, dropout=0.2, l1_lambda=0.0, max_epochs=12,
+                 backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
+                 weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=True, early_stopping=False,
                  patience=3, validation_fraction=0.1, balance=None, callbacks=None,
                  random_state=None, device="cpu", verbose=0):

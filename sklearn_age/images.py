@@ -170,7 +170,18 @@ def check_images(X):
     return X
 
 
-class ImageLoader(TransformerMixin, BaseEstimator):
+class ImageTransformerMixin(TransformerMixin):
+    """Tags of a transformer that takes paths or images and learns nothing from them."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        return tags
+
+
+class ImageLoader(ImageTransformerMixin, BaseEstimator):
     """Load image files into a ``uint8`` array, ready for the age estimators.
 
     Each photo is decoded once by :func:`read_image`: EXIF-rotated, converted to RGB,
@@ -236,10 +247,3 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         for row in range(len(paths)):
             images[row] = read_image_at(paths, row, self.size)
         return images
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = False
-        return tags

@@ -84,23 +84,26 @@ def mae_per_range(y_true, y_pred, ranges="life_stages"):
     return errors
 
 
-def _as_range_index(y, ranges):
-    """Range index of ages (numbers, binned) or of range labels (strings)."""
-    return ranges.to_index(np.asarray(y).ravel())
+def _macro_over_ranges(score, y_true, y_pred, ranges):
+    """``score(true, pred, labels=..., average="macro")`` over the ranges with true samples.
 
-
-def _present_ranges(true_index, ranges, metric):
-    """Indices of ranges with true samples; warn about the others."""
-    present = np.unique(true_index)
+    Ages are binned into ``ranges``, range labels are looked up; ranges without true
+    samples are left out, with a warning naming them.
+    """
+    ranges = AgeRanges(ranges)
+    true = ranges.to_index(np.asarray(y_true).ravel())
+    pred = ranges.to_index(np.asarray(y_pred).ravel())
+    _check_pair(true, pred)
+    present = np.unique(true)
     empty = [str(label) for i, label in enumerate(ranges.labels) if i not in present]
     if empty:
         warnings.warn(
-            f"{metric}: no true samples in age range(s) {empty}; the macro average "
-            f"is over the {len(present)} range(s) that have samples.",
+            f"{score.__name__}: no true samples in age range(s) {empty}; the macro "
+            f"average is over the {len(present)} range(s) that have samples.",
             UserWarning,
             stacklevel=3,
         )
-    return present
+    return float(score(true, pred, labels=present, average="macro", zero_division=0))
 
 
 def range_recall_score(y_true, y_pred, ranges="life_stages"):
@@ -127,11 +130,7 @@ def range_recall_score(y_true, y_pred, ranges="life_stages"):
     >>> round(range_recall_score([3, 4, 10, 20], [2, 9, 12, 25], ranges=[0, 6, 19]), 4)
     0.8333
     """
-    ranges = AgeRanges(ranges)
-    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
-    _check_pair(true, pred)
-    present = _present_ranges(true, ranges, "range_recall_score")
-    return float(recall_score(true, pred, labels=present, average="macro", zero_division=0))
+    return _macro_over_ranges(recall_score, y_true, y_pred, ranges)
 
 
 def range_f1_score(y_true, y_pred, ranges="life_stages"):
@@ -152,11 +151,7 @@ def range_f1_score(y_true, y_pred, ranges="life_stages"):
     ...                      ranges="life_stages"), 4)
     0.6667
     """
-    ranges = AgeRanges(ranges)
-    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
-    _check_pair(true, pred)
-    present = _present_ranges(true, ranges, "range_f1_score")
-    return float(f1_score(true, pred, labels=present, average="macro", zero_division=0))
+    return _macro_over_ranges(f1_score, y_true, y_pred, ranges)
 
 
 def range_confusion_matrix(y_true, y_pred, ranges="life_stages", normalize=None):
@@ -177,7 +172,8 @@ def range_confusion_matrix(y_true, y_pred, ranges="life_stages", normalize=None)
         The range labels, in the order of the rows and columns.
     """
     ranges = AgeRanges(ranges)
-    true, pred = _as_range_index(y_true, ranges), _as_range_index(y_pred, ranges)
+    true = ranges.to_index(np.asarray(y_true).ravel())
+    pred = ranges.to_index(np.asarray(y_pred).ravel())
     _check_pair(true, pred)
     matrix = confusion_matrix(true, pred, labels=np.arange(len(ranges)), normalize=normalize)
     return matrix, ranges.labels

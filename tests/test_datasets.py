@@ -51,3 +51,17 @@ def test_load_image_folder_bad_csv(tmp_path, text, match):
     (tmp_path / "faces.csv").write_text(text)
     with pytest.raises(ValueError, match=match):
         load_image_folder(tmp_path / "faces.csv")
+
+
+def test_load_utkface_random_subset(faces):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        subset = load_utkface(faces.folder, n_samples=50, random_state=0)
+        again = load_utkface(faces.folder, n_samples=50, random_state=0)
+    assert len(subset.paths) == len(subset.age) == len(subset.race) == 50
+    assert subset.paths.tolist() == again.paths.tolist()
+    assert set(subset.paths) <= set(faces.paths)
+    index = {path: i for i, path in enumerate(faces.paths)}
+    assert [faces.age[index[p]] for p in subset.paths] == subset.age.tolist()
