@@ -16,7 +16,7 @@ import tempfile
 import time
 
 import torch
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from sklearn_age import AgeRegressor, FaceEmbedder, ImageLoader, load_utkface
@@ -46,7 +46,8 @@ def main():
                                    random_state=0))],
             memory=cache,
         )
-        search = GridSearchCV(pipe, GRID, cv=5, scoring=make_age_scorers(), refit="mae")
+        folds = KFold(5, shuffle=True, random_state=0)  # the files are sorted by age
+        search = GridSearchCV(pipe, GRID, cv=folds, scoring=make_age_scorers(), refit="mae")
         start = time.perf_counter()
         search.fit(faces.paths, faces.age)
         seconds = time.perf_counter() - start

@@ -1,12 +1,13 @@
 """Optuna studies for sklearn-age estimators: cross-validated trials with per-epoch pruning."""
 
 import os
+from numbers import Integral
 
 import numpy as np
 import optuna
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from skorch.callbacks import Callback
@@ -80,6 +81,7 @@ def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
     search_space : callable, default=default_search_space
         ``search_space(trial)`` returns the parameters of the final estimator.
     cv : int or cross-validation generator, default=5
+        An int means that many shuffled folds (stratified for classifiers).
     scoring : str or callable, default="neg_mean_absolute_error"
     prune : bool, default=True
 
@@ -89,6 +91,9 @@ def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
         ``objective(trial) -> float``, greater is better.
     """
     prefix, _ = _final_step(estimator)
+    if isinstance(cv, Integral):  # shuffled: face folders are often sorted by age
+        splitter_class = StratifiedKFold if is_classifier(estimator) else KFold
+        cv = splitter_class(n_splits=cv, shuffle=True, random_state=0)
     splitter = check_cv(cv, y, classifier=is_classifier(estimator))
     folds = list(splitter.split(X, y))
     scorer = check_scoring(estimator, scoring=scoring)
