@@ -13,12 +13,11 @@ from .nets import DEFAULT_BACKBONE, ImageNormalizer, create_backbone
 from .training import FaceDataset
 
 
-def _embed(backbone_name, pretrained, img_size, batch_size, device, X):
-    """Embeddings of ``X`` (paths or images) by a frozen backbone: ``(n, d)`` float32."""
-    backbone, mean, std = create_backbone(backbone_name, pretrained)
-    model = torch.nn.Sequential(
-        ImageNormalizer(mean, std), backbone.to(memory_format=torch.channels_last)
-    ).to(device).eval()
+def _embed(model, backbone, pretrained, img_size, batch_size, device, X):
+    """Embeddings of ``X`` (paths or images) by a frozen ``model``: ``(n, d)`` float32.
+
+    ``backbone`` and ``pretrained`` name the model for the cache, which ignores ``model``.
+    """
     loader = torch.utils.data.DataLoader(
         FaceDataset(X, img_size=img_size), batch_size=batch_size
     )
@@ -55,6 +54,8 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    model_ : torch.nn.Module
+        Normalization and the frozen backbone, in evaluation mode.
     n_features_out_ : int
         Width of the embeddings.
 
@@ -99,7 +100,10 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         self : FaceEmbedder
         """
         self._validate_params()
-        backbone, _, _ = create_backbone(self.backbone, self.pretrained)
+        backbone, mean, std = create_backbone(self.backbone, self.pretrained)
+        self.model_ = torch.nn.Sequential(
+            ImageNormalizer(mean, std), backbone.to(memory_format=torch.channels_last)
+        ).to(self.device).eval()
         self.n_features_out_ = backbone.num_features
         return self
 
@@ -116,9 +120,9 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_paths(X) if is_path_list(X) else check_images(X)
-        embed = check_memory(self.memory).cache(_embed)
-        return embed(self.backbone, self.pretrained, self.img_size, self.batch_size,
-                     self.device, X)
+        embed = check_memory(self.memory).cache(_embed, ignore=["model"])
+        return embed(self.model_, self.backbone, self.pretrained, self.img_size,
+                     self.batch_size, self.device, X)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``embedding0``, ``embedding1``, ..."""

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from torch import nn
 from sklearn.utils.class_weight import compute_sample_weight
+from torch import nn
 from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
 from .images import read_image_at, resize_images

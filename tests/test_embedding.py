@@ -24,9 +24,9 @@ def test_fast_path_grid_search_embeds_each_input_once(small_faces, tmp_path, mon
     calls = []
     real_embed = embedding_module._embed
 
-    def counting_embed(*args):
+    def counting_embed(model, *args):
         calls.append(len(args[-1]))
-        return real_embed(*args)
+        return real_embed(model, *args)
 
     monkeypatch.setattr(embedding_module, "_embed", counting_embed)
     cache = str(tmp_path / "cache")
