@@ -1,11 +1,13 @@
 """Imbalance benchmark: balance=None vs "reweight" vs "resample" on the core split.
 
 The same fixed 80/20 split as ``bench_core.py``; prints MAE, macro recall over the
-life-stage ranges and MAE of the 66+ range for each setting.
+life-stage ranges and MAE of the 66+ range for each setting. A setting is ``none``,
+``reweight`` or ``resample``, optionally with a ``balance_power`` after ``@``
+(``resample@0.5``: square-root weights).
 
 Usage::
 
-    python bench/bench_imbalance.py [--data DIR] [--param NAME=VALUE ...]
+    python bench/bench_imbalance.py [--data DIR] [--balance SETTING ...] [--param NAME=VALUE ...]
 """
 
 import argparse
@@ -25,11 +27,26 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_core import parse_param  # noqa: E402
 
 
+#: Settings run when none are given: the three asked for, plus a milder resampling.
+SETTINGS = ("none", "resample@0.5", "resample", "reweight")
+
+
+def parse_setting(text):
+    """``"resample@0.5"`` -> ``("resample", 0.5)``; ``"none"`` -> ``(None, 1.0)``."""
+    name, _, power = text.partition("@")
+    if name not in ("none", "reweight", "resample"):
+        raise argparse.ArgumentTypeError(f"unknown balance setting {text!r}")
+    return (None if name == "none" else name), float(power or 1.0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=default_data_dir())
     parser.add_argument("--param", action="append", default=[], type=parse_param)
+    parser.add_argument("--balance", action="append", type=parse_setting,
+                        help="none, reweight or resample, optionally @POWER")
     args = parser.parse_args()
+    settings = args.balance or [parse_setting(name) for name in SETTINGS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         faces = load_utkface(args.data)
@@ -37,13 +54,14 @@ def main():
         faces.paths, faces.age, test_size=0.2, random_state=0
     )
     rows = []
-    for balance in (None, "reweight", "resample"):
-        model = AgeRegressor(balance=balance, random_state=0, verbose=1, **dict(args.param))
+    for balance, power in settings:
+        model = AgeRegressor(balance=balance, balance_power=power, random_state=0, verbose=1,
+                             **dict(args.param))
         print(f"--- {model!r}", flush=True)
         start = time.perf_counter()
         predicted = model.fit(train_paths, train_age).predict(test_paths)
         rows.append((
-            balance,
+            f"{balance}@{power:g}" if balance and power != 1 else str(balance),
             np.mean(np.abs(predicted - test_age)),
             range_recall_score(test_age, predicted),
             mae_per_range(test_age, predicted)["66+"][0],
@@ -53,9 +71,9 @@ def main():
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"machine: {os.cpu_count()} cores; train {len(train_paths)} / test {len(test_paths)}")
-    print(f"{'balance':>9} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} {'seconds':>8}")
-    for balance, mae, recall, mae_old, seconds in rows:
-        print(f"{str(balance):>9} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}")
+    print(f"{'balance':>13} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} {'seconds':>8}")
+    for name, mae, recall, mae_old, seconds in rows:
+        print(f"{name:>13} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}")
 
 
 if __name__ == "__main__":

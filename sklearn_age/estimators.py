@@ -26,7 +26,13 @@ from sklearn.utils.validation import (
 from .images import check_images, check_paths, is_path_list
 from .nets import DEFAULT_BACKBONE, FaceModel, ImageNormalizer, create_backbone
 from .ranges import AgeRanges, PRESETS
-from .training import BatchAugmenter, FaceDataset, FaceNet, WarmupCosineSchedule
+from .training import (
+    BatchAugmenter,
+    FaceDataset,
+    FaceNet,
+    WarmupCosineSchedule,
+    balancing_weights,
+)
 
 #: Predicted ages are clipped to this interval, in years.
 AGE_LIMITS = (0.0, 120.0)
@@ -56,6 +62,7 @@ class _FaceEstimator(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "ranges": [StrOptions(set(PRESETS)), "array-like", None],
         "balance": [StrOptions({"reweight", "resample"}), None],
+        "balance_power": [Interval(Real, 0, 1, closed="both")],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
@@ -81,6 +88,7 @@ class _FaceEstimator(BaseEstimator):
         validation_fraction=0.1,
         ranges="life_stages",
         balance=None,
+        balance_power=1.0,
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -102,6 +110,7 @@ class _FaceEstimator(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.ranges = ranges
         self.balance = balance
+        self.balance_power = balance_power
         self.callbacks = callbacks
         self.random_state = random_state
         self.device = device
@@ -125,7 +134,7 @@ class _FaceEstimator(BaseEstimator):
     def _extra_weights(self, targets, groups):
         """Loss weights from ``balance="reweight"`` (inverse to age-range frequency)."""
         if self.balance == "reweight":
-            return compute_sample_weight("balanced", groups).astype(np.float32)
+            return balancing_weights(groups, self.balance_power)
         return np.float32(1.0)
 
     # -- training --------------------------------------------------------------------
@@ -173,6 +182,7 @@ class _FaceEstimator(BaseEstimator):
             verbose=int(self.verbose),
             l1_lambda=self.l1_lambda,
             resample=self.balance == "resample",
+            balance_power=self.balance_power,
         )
 
     def _fit_net(self, X, y, sample_weight):
@@ -260,6 +270,9 @@ class AgeRegressor(RegressorMixin, _FaceEstimator):
         Counter age imbalance: ``"reweight"`` weights each face in the loss inversely
         to the frequency of its age range; ``"resample"`` draws training batches
         with a weighted sampler so that every range is seen equally often.
+    balance_power : float in [0, 1], default=1.0
+        How far ``balance`` evens the ranges out: the weights are the inverse range
+        frequencies raised to this power (1: fully; 0.5: square root, milder).
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Added to the net's own (learning-rate schedule, early stopping, progress).
     random_state : int, RandomState instance or None, default=None
@@ -391,16 +404,16 @@ class AgeClassifier(ClassifierMixin, _FaceEstimator):
                  backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=True, early_stopping=False,
-                 patience=3, validation_fraction=0.1, balance=None, callbacks=None,
-                 random_state=None, device="cpu", verbose=0):
+                 patience=3, validation_fraction=0.1, balance=None, balance_power=1.0,
+                 callbacks=None, random_state=None, device="cpu", verbose=0):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
             max_epochs=max_epochs, batch_size=batch_size, augment=augment,
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
             validation_fraction=validation_fraction, ranges=ranges, balance=balance,
-            callbacks=callbacks, random_state=random_state, device=device,
-            verbose=verbose,
+            balance_power=balance_power, callbacks=callbacks, random_state=random_state,
+            device=device, verbose=verbose,
         )
         self.class_weight = class_weight
 

@@ -57,6 +57,24 @@ class FaceDataset(Dataset):
         return x, (target, np.float32(weight))
 
 
+def balancing_weights(groups, power=1.0):
+    """Per-sample weights that even out the groups: ``(n / (k * count)) ** power``.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n,)
+        Group (age range or class) of each sample.
+    power : float, default=1.0
+        1 gives every group the same total weight; 0.5 (square root) is a milder
+        correction; 0 leaves all weights at 1.
+
+    Returns
+    -------
+    weights : ndarray of shape (n,), float32
+    """
+    return (compute_sample_weight("balanced", groups) ** power).astype(np.float32)
+
+
 def _subset_values(dataset, name):
     """``dataset.<name>``, following ``torch.utils.data.Subset`` indices (skorch's split)."""
     if isinstance(dataset, Subset):
@@ -117,21 +135,24 @@ class FaceNet(NeuralNet):
     resample : bool, default=False
         Draw training batches with replacement, each dataset group (its ``groups``)
         equally likely, instead of shuffling.
+    balance_power : float, default=1.0
+        Exponent of the resampling weights (see :func:`balancing_weights`).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, l1_lambda=0.0, resample=False, **kwargs):
+    def __init__(self, *args, l1_lambda=0.0, resample=False, balance_power=1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_lambda = l1_lambda
         self.resample = resample
+        self.balance_power = balance_power
 
     def get_iterator(self, dataset, training=False):
         """With ``resample``, training batches come from a group-balanced sampler."""
         if not (training and self.resample):
             return super().get_iterator(dataset, training=training)
         groups = _subset_values(dataset, "groups")
-        weights = torch.as_tensor(compute_sample_weight("balanced", groups))
+        weights = torch.as_tensor(balancing_weights(groups, self.balance_power))
         kwargs = self.get_params_for("iterator_train")
         kwargs.pop("shuffle", None)
         kwargs.setdefault("batch_size", self.batch_size)

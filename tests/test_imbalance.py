@@ -84,3 +84,17 @@ def test_sample_weight_through_pipeline_and_grid_search(small_faces):
 def test_balance_rejects_unknown_values(small_faces):
     with pytest.raises(ValueError, match="'balance' parameter"):
         AgeRegressor(**TINY, balance="oversample").fit(small_faces[0][:4], small_faces[1][:4])
+
+
+def test_balance_power_tempers_the_reweighting(skewed):
+    features, ages = skewed
+    groups = AgeRegressor(backbone=None)._balance_groups(ages, None)
+    full, mild, off = (
+        AgeRegressor(backbone=None, balance="reweight", balance_power=power)
+        ._extra_weights(None, groups) for power in (1.0, 0.5, 0.0)
+    )
+    np.testing.assert_allclose(mild, np.sqrt(full), rtol=1e-6)
+    np.testing.assert_array_equal(off, 1.0)
+    elderly, toddlers = ages > 60, ages < 6
+    assert full[elderly][0] / full[toddlers][0] == pytest.approx(8.0)  # 80 vs 10 faces
+    assert mild[elderly][0] / mild[toddlers][0] == pytest.approx(np.sqrt(8.0))
