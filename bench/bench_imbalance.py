@@ -8,6 +8,10 @@ life-stage ranges and MAE of the 66+ range for each setting. A setting is ``none
 Usage::
 
     python bench/bench_imbalance.py [--data DIR] [--balance SETTING ...] [--param NAME=VALUE ...]
+                                    [--save-dir DIR]
+
+``--save-dir`` keeps each fitted model (``imbalance_<setting>.joblib``, a pickle: for
+this machine's own later benchmarks only); each row is printed as soon as its fit ends.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import sys
 import time
 import warnings
 
+import joblib
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -45,6 +50,7 @@ def main():
     parser.add_argument("--param", action="append", default=[], type=parse_param)
     parser.add_argument("--balance", action="append", type=parse_setting,
                         help="none, reweight or resample, optionally @POWER")
+    parser.add_argument("--save-dir", help="keep the fitted models here (joblib files)")
     args = parser.parse_args()
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
     with warnings.catch_warnings():
@@ -55,18 +61,24 @@ def main():
     )
     rows = []
     for balance, power in settings:
+        name = f"{balance}@{power:g}" if balance and power != 1 else str(balance)
         model = AgeRegressor(balance=balance, balance_power=power, random_state=0, verbose=1,
                              **dict(args.param))
         print(f"--- {model!r}", flush=True)
         start = time.perf_counter()
         predicted = model.fit(train_paths, train_age).predict(test_paths)
         rows.append((
-            f"{balance}@{power:g}" if balance and power != 1 else str(balance),
+            name,
             np.mean(np.abs(predicted - test_age)),
             range_recall_score(test_age, predicted),
             mae_per_range(test_age, predicted)["66+"][0],
             time.perf_counter() - start,
         ))
+        print("row: " + " ".join(f"{value:.3f}" if isinstance(value, float) else str(value)
+                                 for value in rows[-1]), flush=True)
+        if args.save_dir:
+            os.makedirs(args.save_dir, exist_ok=True)
+            joblib.dump(model, os.path.join(args.save_dir, f"imbalance_{name}.joblib"))
 
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")

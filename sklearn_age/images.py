@@ -51,6 +51,42 @@ def _square_resize(image, size):
     return image
 
 
+def _decode(path, draft_size=None):
+    """Open, check, EXIF-rotate and convert one photo to an RGB Pillow image.
+
+    ``draft_size`` lets a JPEG decode at a reduced scale no smaller than it.
+    Every failure is an :class:`ImageLoadError` naming the file and the reason.
+    """
+    path = os.fspath(path)
+    reason = None
+    try:
+        if os.path.getsize(path) == 0:
+            reason = "the file is empty"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    if image.width * image.height > MAX_PIXELS:
+                        raise Image.DecompressionBombError(
+                            f"{image.width}x{image.height} pixels is over the "
+                            f"limit of {MAX_PIXELS}"
+                        )
+                    if draft_size and image.format == "JPEG" and image.mode == "RGB":
+                        image.draft("RGB", (draft_size, draft_size))
+                    return _to_rgb(ImageOps.exif_transpose(image))
+    except FileNotFoundError:
+        reason = "no such file"
+    except IsADirectoryError:
+        reason = "it is a directory, not an image file"
+    except UnidentifiedImageError:
+        reason = "not an image file Pillow can read"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        reason = f"image too large (possible decompression bomb): {exc}"
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = f"corrupt or truncated image: {exc}"
+    raise ImageLoadError(f"cannot read image {path!r}: {reason}")
+
+
 def read_image(path, size):
     """Decode one photo into a ``uint8`` RGB array of shape ``(size, size, 3)``.
 
@@ -73,35 +109,37 @@ def read_image(path, size):
     ImageLoadError
         If the file is missing, empty, truncated, too large or not an image.
     """
-    path = os.fspath(path)
-    reason = None
-    try:
-        if os.path.getsize(path) == 0:
-            reason = "the file is empty"
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path) as image:
-                    if image.width * image.height > MAX_PIXELS:
-                        raise Image.DecompressionBombError(
-                            f"{image.width}x{image.height} pixels is over the "
-                            f"limit of {MAX_PIXELS}"
-                        )
-                    if image.format == "JPEG" and image.mode == "RGB":
-                        image.draft("RGB", (size, size))
-                    image = ImageOps.exif_transpose(image)
-                    return np.array(_square_resize(_to_rgb(image), size))
-    except FileNotFoundError:
-        reason = "no such file"
-    except IsADirectoryError:
-        reason = "it is a directory, not an image file"
-    except UnidentifiedImageError:
-        reason = "not an image file Pillow can read"
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        reason = f"image too large (possible decompression bomb): {exc}"
-    except (OSError, SyntaxError, ValueError) as exc:
-        reason = f"corrupt or truncated image: {exc}"
-    raise ImageLoadError(f"cannot read image {path!r}: {reason}")
+    return np.array(_square_resize(_decode(path, draft_size=size), size))
+
+
+def read_photo(path):
+    """Decode one photo at full resolution into a ``uint8`` RGB array.
+
+    Decoding is that of :func:`read_image` (EXIF orientation, conversion to RGB,
+    decompression-bomb guard), without the crop and resize: the array is the upright
+    photo as a viewer shows it, for finding faces in it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+
+    Returns
+    -------
+    photo : ndarray of shape (height, width, 3), dtype uint8
+
+    Raises
+    ------
+    ImageLoadError
+        If the file is missing, empty, truncated, too large or not an image.
+
+    Examples
+    --------
+    >>> from sklearn_age.images import read_photo
+    >>> read_photo("holiday.jpg").shape  # doctest: +SKIP
+    (3000, 4000, 3)
+    """
+    return np.array(_decode(path))
 
 
 def read_image_at(paths, index, size):

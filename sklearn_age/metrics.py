@@ -1,17 +1,20 @@
-"""Age metrics in plain numpy: MAE, cumulative score, error and recall per age range."""
+"""Age metrics in plain numpy: MAE, cumulative score, error and recall per age range or group."""
 
 import warnings
 
 import numpy as np
 from sklearn.metrics import (
+    accuracy_score,
     confusion_matrix,
     f1_score,
     make_scorer,
     mean_absolute_error,
     recall_score,
 )
+from sklearn.utils import Bunch
 
 from .ranges import AgeRanges
+from .targets import split_age_gender
 
 
 def _check_pair(y_true, y_pred):
@@ -221,4 +224,94 @@ def make_age_scorers(ranges="life_stages", threshold=5):
         "cs": make_scorer(_years_only(cumulative_score), threshold=threshold),
         "range_recall": make_scorer(range_recall_score, ranges=ranges),
         "range_f1": make_scorer(range_f1_score, ranges=ranges),
+    }
+
+
+def error_by_group(y_true, y_pred, groups, threshold=5):
+    """MAE, count and cumulative score of the ages in each group, and the largest gap.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        True and predicted ages in years.
+    groups : array-like of shape (n,)
+        Group of each face: gender, ethnicity, age range, anything.
+    threshold : float, default=5
+        Years of the cumulative score.
+
+    Returns
+    -------
+    report : Bunch
+        ``groups`` (the group labels, sorted), ``mae``, ``count`` and ``cs`` (one value
+        per group), ``overall_mae``, ``gap`` (largest minus smallest group MAE),
+        ``worst_group`` and ``worst_ratio`` (its MAE over the overall MAE).
+
+    Examples
+    --------
+    >>> from sklearn_age.metrics import error_by_group
+    >>> report = error_by_group([20, 30, 40, 50], [22, 30, 50, 50], ["m", "m", "f", "f"])
+    >>> report.mae.tolist(), float(report.gap), str(report.worst_group)
+    ([5.0, 1.0], 4.0, 'f')
+    >>> float(report.worst_ratio)
+    1.6666666666666667
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    groups = np.asarray(groups).ravel()
+    if len(groups) != len(y_true):
+        raise ValueError(
+            f"groups has {len(groups)} entries but y_true has {len(y_true)}."
+        )
+    labels, index = np.unique(groups, return_inverse=True)
+    errors = np.abs(y_true - y_pred)
+    count = np.bincount(index)
+    mae = np.bincount(index, weights=errors) / count
+    cs = np.bincount(index, weights=errors <= threshold) / count
+    overall = float(errors.mean())
+    worst = int(np.argmax(mae))
+    return Bunch(
+        groups=labels, mae=mae, count=count, cs=cs, overall_mae=overall,
+        gap=float(mae.max() - mae.min()), worst_group=labels[worst],
+        worst_ratio=float(mae[worst] / overall) if overall else float("nan"),
+    )
+
+
+def _age_gender_metric(metric, column):
+    """``metric`` on one column (``0``: age, ``1``: gender) of ``Y`` and its prediction."""
+    def column_metric(Y_true, Y_pred, **kwargs):
+        true = split_age_gender(Y_true)[column]
+        pred = np.asarray(Y_pred)[:, column]
+        if column == 1:
+            pred = pred.astype(true.dtype)
+        return metric(true, pred, **kwargs)
+    column_metric.__name__ = f"{metric.__name__}_of_{('age', 'gender')[column]}"
+    return column_metric
+
+
+def make_age_gender_scorers(threshold=5):
+    """Scorers for an :class:`~sklearn_age.AgeGenderEstimator` in a multi-metric ``scoring=``.
+
+    Parameters
+    ----------
+    threshold : float, default=5
+        Years of the cumulative score.
+
+    Returns
+    -------
+    scorers : dict
+        ``"age_mae"`` (negated: greater is better), ``"age_cs"``, ``"gender_accuracy"``
+        and ``"gender_f1"`` (macro over the two labels). ``Y`` is an ``(n, 2)``
+        array or a DataFrame with ``age`` and ``gender`` columns.
+
+    Examples
+    --------
+    >>> from sklearn_age.metrics import make_age_gender_scorers
+    >>> sorted(make_age_gender_scorers())
+    ['age_cs', 'age_mae', 'gender_accuracy', 'gender_f1']
+    """
+    return {
+        "age_mae": make_scorer(_age_gender_metric(mean_absolute_error, 0),
+                               greater_is_better=False),
+        "age_cs": make_scorer(_age_gender_metric(cumulative_score, 0), threshold=threshold),
+        "gender_accuracy": make_scorer(_age_gender_metric(accuracy_score, 1)),
+        "gender_f1": make_scorer(_age_gender_metric(f1_score, 1), average="macro"),
     }

@@ -215,6 +215,7 @@ class FaceModel(nn.Module):
             x = self.augmenter(x)
         if not self.training and self.flip_average:
             features = self._features(torch.cat([x, x.flip(3)]))
-            out = self.head(features)
-            return 0.5 * (out[: len(x)] + out[len(x):])
+            # x.shape[0], not len(x): len() would fix the batch size in an exported graph.
+            out, n = self.head(features), x.shape[0]
+            return 0.5 * (out[:n] + out[n:])
         return self.head(self._features(x))

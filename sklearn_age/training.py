@@ -127,6 +127,9 @@ class FaceNet(NeuralNet):
     The criterion must return one loss per sample (``reduction="none"``); the batch loss
     is their weighted mean, plus ``l1_lambda`` times the sum of absolute weights of
     the network (biases and normalization parameters excluded) while training.
+    A criterion with a ``parts(y_pred, target)`` method (such as
+    :class:`AgeGenderLoss`) also has each part's weighted mean recorded in the batch
+    history as ``train_<part>_loss`` / ``valid_<part>_loss``.
 
     Parameters
     ----------
@@ -166,14 +169,50 @@ class FaceNet(NeuralNet):
         if y_pred.shape[-1] == 1:
             y_pred = y_pred[:, 0]
             target = target.to(y_pred.dtype)
+        total_weight = weight.sum().clamp_min(1e-12)
         losses = self.criterion_(y_pred, target)
-        loss = (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+        loss = (losses * weight).sum() / total_weight
+        if hasattr(self.criterion_, "parts"):
+            subset = "train" if training else "valid"
+            for name, part in self.criterion_.parts(y_pred.detach(), target).items():
+                self.history.record_batch(
+                    f"{subset}_{name}_loss", float((part * weight).sum() / total_weight)
+                )
         if training and self.l1_lambda:
             loss = loss + self.l1_lambda * sum(
                 p.abs().sum() for p in self.module_.parameters()
                 if p.requires_grad and p.ndim > 1
             )
         return loss
+
+
+class AgeGenderLoss(nn.Module):
+    """Per-sample weighted sum of an age loss and a gender loss.
+
+    Output 0 is the standardized age (L1 loss), outputs 1-2 the gender logits
+    (cross-entropy); the target holds the standardized age and the gender index.
+
+    Parameters
+    ----------
+    age_weight, gender_weight : float
+        Weights of the two losses.
+    """
+
+    def __init__(self, age_weight=1.0, gender_weight=1.0):
+        super().__init__()
+        self.age_weight = age_weight
+        self.gender_weight = gender_weight
+
+    def parts(self, y_pred, target):
+        """The unweighted per-sample loss of each head, by name."""
+        return {
+            "age": F.l1_loss(y_pred[:, 0], target[:, 0], reduction="none"),
+            "gender": F.cross_entropy(y_pred[:, 1:], target[:, 1].long(), reduction="none"),
+        }
+
+    def forward(self, y_pred, target):
+        parts = self.parts(y_pred, target)
+        return self.age_weight * parts["age"] + self.gender_weight * parts["gender"]
 
 
 class WarmupCosineSchedule(Callback):

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+from sklearn.datasets import load_sample_image
 
 from sklearn_age import load_utkface
+from sklearn_age.images import read_photo
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("SKLEARN_AGE_DATA", REPO.parent / "shared" / "data" / "utkface_part1"))
@@ -37,3 +40,38 @@ def small_faces(faces):
     rng = np.random.RandomState(0)
     rng.shuffle(pick)
     return faces.paths[pick], faces.age[pick]
+
+
+#: Three faces (x, y, side) on a 1200 x 800 background; the largest is in the middle.
+GROUP = [(450, 120, 320), (60, 330, 160), (900, 430, 220)]
+
+
+@pytest.fixture(scope="session")
+def background():
+    return Image.fromarray(load_sample_image("china.jpg")).resize((1200, 800))
+
+
+@pytest.fixture(scope="session")
+def chips(small_faces):
+    """Eight real faces as Pillow images, with their ages."""
+    paths, ages = small_faces
+    return [Image.fromarray(read_photo(path)) for path in paths[:8]], ages[:8]
+
+
+def paste_faces(background, chips, placements):
+    """The background with ``chips[i]`` pasted at ``placements[i] = (x, y, side)``."""
+    photo = background.copy()
+    for chip, (x, y, side) in zip(chips, placements):
+        photo.paste(chip.resize((side, side), Image.BILINEAR), (x, y))
+    return photo
+
+
+def save_image(image, path, **kwargs):
+    image.save(path, **kwargs)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def group_photo(background, chips, tmp_path_factory):
+    path = tmp_path_factory.mktemp("photos") / "group.jpg"
+    return save_image(paste_faces(background, chips[0], GROUP), path, quality=90)

@@ -10,7 +10,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
-from sklearn_age import AgeClassifier, AgeRegressor, ImageLoader, ImageLoadError
+from sklearn_age import (
+    AgeClassifier,
+    AgeGenderEstimator,
+    AgeRegressor,
+    GenderClassifier,
+    ImageLoader,
+    ImageLoadError,
+)
 from tests.conftest import TINY
 
 
@@ -200,7 +207,7 @@ def test_classifier_fine_ranges_explicit_edges_and_class_weight(small_faces):
         AgeClassifier(**TINY).fit(paths[:3], ["0-5", "6-18", "teen"])
 
 
-@pytest.mark.parametrize("Estimator", [AgeRegressor, AgeClassifier])
+@pytest.mark.parametrize("Estimator", [AgeRegressor, AgeClassifier, GenderClassifier, AgeGenderEstimator])
 def test_predict_before_fit(Estimator, small_faces):
     with pytest.raises(NotFittedError):
         Estimator().predict(small_faces[0][:2])

@@ -1,0 +1,107 @@
+"""Age-and-gender benchmark: one two-headed network against two single-task networks.
+
+On the core benchmark split (80/20, ``random_state=0``) fits the default
+``AgeGenderEstimator``, the default ``AgeRegressor`` and the default
+``GenderClassifier``; prints age MAE, gender accuracy, training time, prediction images
+per second from JPEG files (the pair of single-task models predicting one after the
+other, against one pass of the two-headed network), the female/male MAE gap and the
+worst ethnicity group's MAE ratio.
+
+Usage::
+
+    python bench/bench_age_gender.py [--data DIR] [--param NAME=VALUE ...]
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from sklearn.utils import Bunch
+
+from sklearn_age import AgeGenderEstimator, AgeRegressor, GenderClassifier, load_utkface
+from sklearn_age.datasets import default_data_dir
+from sklearn_age.metrics import error_by_group
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_core import parse_param  # noqa: E402
+
+GENDERS = {0: "male", 1: "female"}
+ETHNICITIES = {0: "White", 1: "Black", 2: "Asian", 3: "Indian", 4: "Others"}
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def fairness(test, ages):
+    """Female minus male MAE, and the worst ethnicity's MAE over the overall MAE."""
+    by_gender = error_by_group(test.age, ages, test.gender)
+    mae = dict(zip(by_gender.groups.tolist(), by_gender.mae))
+    by_race = error_by_group(test.age, ages, test.race)
+    return mae[1] - mae[0], by_race
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=default_data_dir())
+    parser.add_argument("--param", action="append", default=[], type=parse_param)
+    args = parser.parse_args()
+    params = dict(random_state=0, verbose=1, **dict(args.param))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        faces = load_utkface(args.data)
+    train_index, test_index = train_test_split(
+        np.arange(len(faces.paths)), test_size=0.2, random_state=0
+    )
+    columns = ("paths", "age", "gender", "race")
+    train = Bunch(**{key: faces[key][train_index] for key in columns})
+    test = Bunch(**{key: faces[key][test_index] for key in columns})
+    print(f"train {len(train.paths)} / test {len(test.paths)} faces", flush=True)
+
+    both = AgeGenderEstimator(**params)
+    _, both_fit = timed(both.fit, train.paths, np.column_stack([train.age, train.gender]))
+    regressor = AgeRegressor(**params)
+    _, regressor_fit = timed(regressor.fit, train.paths, train.age)
+    classifier = GenderClassifier(**params)
+    _, classifier_fit = timed(classifier.fit, train.paths, train.gender)
+
+    both_pred, both_seconds = timed(both.predict, test.paths)
+    ages, regressor_seconds = timed(regressor.predict, test.paths)
+    genders, classifier_seconds = timed(classifier.predict, test.paths)
+    n = len(test.paths)
+    rows = [
+        ("AgeGenderEstimator", both_pred[:, 0], both_pred[:, 1], both_fit, n / both_seconds),
+        ("AgeRegressor + GenderClassifier", ages, genders, regressor_fit + classifier_fit,
+         n / (regressor_seconds + classifier_seconds)),
+    ]
+
+    print("\n--- results ---")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; test {n} faces")
+    print(f"fit seconds: AgeGenderEstimator {both_fit:.0f}, AgeRegressor {regressor_fit:.0f}, "
+          f"GenderClassifier {classifier_fit:.0f}")
+    header = f"{'model':>32} {'age MAE':>8} {'gender acc':>10} {'fit s':>6} {'img/s':>6}"
+    print(header + f" {'F-M gap':>8} {'worst ethnicity':>22}")
+    for name, age_pred, gender_pred, fit_seconds, speed in rows:
+        gap, by_race = fairness(test, age_pred)
+        worst = ETHNICITIES.get(int(by_race.worst_group), "unknown")
+        print(f"{name:>32} {np.mean(np.abs(age_pred - test.age)):8.3f} "
+              f"{np.mean(gender_pred.astype(int) == test.gender):10.3f} {fit_seconds:6.0f} "
+              f"{speed:6.0f} {gap:+8.2f} {worst:>12} x{by_race.worst_ratio:.2f}")
+    for name, age_pred, *_ in rows:
+        by_race = error_by_group(test.age, age_pred, test.race)
+        print(f"  {name}: MAE by ethnicity " + ", ".join(
+            f"{ETHNICITIES.get(int(g), 'unknown')} {m:.2f} (n={c})"
+            for g, m, c in zip(by_race.groups, by_race.mae, by_race.count)))
+
+
+if __name__ == "__main__":
+    main()

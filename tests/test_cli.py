@@ -1,0 +1,134 @@
+"""The ``sklearn-age`` command, run as a user would: train, predict, evaluate, webcam."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sklearn_age.cli import main
+from tests.conftest import DATA_DIR, GROUP, paste_faces
+
+TRAIN = ["--n-samples", "40", "--param", "img_size=32", "--param", "max_epochs=1",
+         "--param", "batch_size=16", "--param", "random_state=0", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Tiny models trained through the command line, by target."""
+    folder = tmp_path_factory.mktemp("models")
+    paths = {}
+    for target in ("age", "age,gender"):
+        paths[target] = str(folder / f"{target.replace(',', '_')}.skage")
+        assert main(["train", str(DATA_DIR), "-o", paths[target], "--target", target,
+                     *TRAIN]) == 0
+    return paths
+
+
+@pytest.fixture(scope="module")
+def crops(faces):
+    return [str(path) for path in faces.paths[:5]]
+
+
+def test_train_prints_a_summary(models, capsys, tmp_path):
+    output = str(tmp_path / "ranges.skage")
+    assert main(["train", str(DATA_DIR), "-o", output, "--target", "ranges", *TRAIN]) == 0
+    printed = capsys.readouterr().out
+    for item in ("faces", "AgeClassifier", "epochs", "training time", output):
+        assert item in printed
+
+
+def test_predict_whole_crops_as_table_json_and_csv(models, crops, capsys):
+    assert main(["predict", models["age"], *crops, "--faces", "whole"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["photo", "face", "box", "age"]
+    assert len(lines) == 1 + len(crops)
+    assert main(["predict", models["age,gender"], *crops, "--faces", "whole", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["photo"] for row in rows] == crops
+    assert all(0 <= row["age"] <= 120 and row["gender"] in ("male", "female")
+               and 0.5 <= row["gender_probability"] <= 1 for row in rows)
+    assert main(["predict", models["age"], *crops, "--faces", "whole", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "photo,face,box,age"
+
+
+def test_predict_finds_every_face_of_a_group_photo(models, group_photo, capsys):
+    assert main(["predict", models["age,gender"], group_photo, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["face"] for row in rows] == [1, 2, 3]
+    assert [row["box"][0] for row in rows] == sorted(row["box"][0] for row in rows)
+    assert all("gender" in row for row in rows)
+
+
+def test_predict_thousands_of_paths_from_a_file(models, faces, tmp_path, capsys):
+    listing = tmp_path / "paths.txt"
+    listing.write_text("\n".join(str(path) for path in faces.paths[:1500]))
+    assert main(["predict", models["age"], "--paths-from", str(listing),
+                 "--faces", "whole", "--csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 1500
+
+
+def test_predict_reports_an_unreadable_photo_and_goes_on(models, crops, tmp_path, capsys):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert main(["predict", models["age"], crops[0], str(broken), crops[1],
+                 "--faces", "whole"]) == 1
+    captured = capsys.readouterr()
+    assert "broken.jpg" in captured.err
+    assert len(captured.out.splitlines()) == 4 and "unreadable" in captured.out
+
+
+def test_evaluate_prints_scores_ranges_and_groups(models, capsys):
+    assert main(["evaluate", models["age,gender"], str(DATA_DIR), "--n-samples", "60"]) == 0
+    printed = capsys.readouterr().out
+    for item in ("MAE (years)", "CS@5", "range recall", "gender accuracy",
+                 "Per age range", "Error by gender", "Error by ethnicity", "worst"):
+        assert item in printed
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "No such file"),
+    (b"PK\x03\x04 truncated", "model"),
+])
+def test_bad_model_files_give_one_clear_line(content, message, tmp_path, crops, capsys):
+    path = tmp_path / "model.skage"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["predict", str(path), crops[0]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-age predict: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_webcam_on_a_recorded_video(models, background, chips, tmp_path, capsys):
+    import cv2
+    video = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"MJPG"), 5, (1200, 800))
+    for shift in range(4):
+        moved = [(x + 20 * shift, y, side) for x, y, side in GROUP]
+        frame = np.asarray(paste_faces(background, chips[0], moved))
+        writer.write(frame[:, :, ::-1])
+    writer.release()
+    recorded = str(tmp_path / "annotated.avi")
+    assert main(["webcam", models["age,gender"], "--source", video,
+                 "--max-frames", "3", "--output", recorded]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.endswith("fps") for line in lines)
+    assert all(line.count(" y, ") == 3 for line in lines)  # three faces, each with an age
+    capture = cv2.VideoCapture(recorded)
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    assert frames == 3
+
+
+def test_webcam_without_a_camera_says_so(models, capsys):
+    assert main(["webcam", models["age"], "--source", "9"]) == 2
+    assert "Cannot read from camera 9" in capsys.readouterr().err
+
+
+def test_console_script_help():
+    result = subprocess.run([sys.executable, "-m", "sklearn_age.cli", "predict", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--paths-from" in result.stdout and "--json" in result.stdout
