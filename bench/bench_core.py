@@ -19,18 +19,9 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from sklearn_age import AgeRegressor, load_utkface
+from sklearn_age.cli import parse_param
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import cumulative_score, mae_per_range
-
-
-def parse_param(text):
-    name, _, value = text.partition("=")
-    for cast in (int, float):
-        try:
-            return name, cast(value)
-        except ValueError:
-            pass
-    return name, {"True": True, "False": False, "None": None}.get(value, value)
 
 
 def main():

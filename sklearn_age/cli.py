@@ -103,8 +103,9 @@ def format_value(value):
     return "" if value is None else str(value)
 
 
-def write_rows(rows, columns, kind, stream=sys.stdout):
-    """Rows (dicts) as an aligned table, CSV or JSON lines."""
+def write_rows(rows, columns, kind, stream=None):
+    """Rows (dicts) as an aligned table, CSV or JSON lines (to standard output by default)."""
+    stream = stream or sys.stdout
     if kind == "json":
         for row in rows:
             stream.write(json.dumps({key: row.get(key) for key in columns}) + "\n")

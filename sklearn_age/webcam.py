@@ -36,6 +36,7 @@ def open_video(source):
         If nothing can be read from ``source``.
     """
     cv2 = _cv2()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we explain failures
     index = int(source) if str(source).isdigit() else None
     capture = cv2.VideoCapture(index if index is not None else str(source))
     if not capture.isOpened() or not capture.grab():

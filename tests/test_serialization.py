@@ -52,7 +52,7 @@ def features(images):
 @pytest.fixture(scope="module")
 def default_regressor(images, ages):
     """The default backbone (EfficientNet-Lite0, offline ImageNet weights), flip_test on."""
-    return AgeRegressor(**TINY).fit(images[:40], ages[:40])
+    return AgeRegressor(**TINY, flip_test=True).fit(images[:40], ages[:40])
 
 
 def _adult(ages):
