@@ -200,22 +200,29 @@ def detected_rows(estimator, path, faces):
 
 def prediction_rows(estimator, paths, faces, chunk=256):
     """Rows for all photos, chunk by chunk; unreadable photos are reported and skipped."""
-    from .images import ImageLoadError
-
     for begin in range(0, len(paths), chunk):
         part = paths[begin:begin + chunk]
-        try:
-            if faces == "whole":
-                yield from whole_photo_rows(estimator, part)
-                continue
+        if faces == "whole":
+            yield from _guarded(whole_photo_rows, estimator, part)
+        else:
             for path in part:
-                yield from detected_rows(estimator, path, faces)
-        except ImageLoadError as error:
-            if len(part) == 1:
-                print(f"error: {error}", file=sys.stderr)
-                yield {"photo": part[0], "face": 0, "box": "unreadable"}
-            else:  # find the bad photo(s) one at a time
-                yield from prediction_rows(estimator, part, faces, chunk=max(1, chunk // 16))
+                yield from _guarded(lambda model, one: detected_rows(model, one[0], faces),
+                                    estimator, [path])
+
+
+def _guarded(rows_for, estimator, paths):
+    """``rows_for(estimator, paths)``, narrowing down to the unreadable photos on an error."""
+    from .images import ImageLoadError
+
+    try:
+        return rows_for(estimator, paths)
+    except ImageLoadError as error:
+        if len(paths) == 1:
+            print(f"error: {error}", file=sys.stderr)
+            return [{"photo": paths[0], "face": 0, "box": "unreadable"}]
+        step = max(1, len(paths) // 16)
+        return [row for begin in range(0, len(paths), step)
+                for row in _guarded(rows_for, estimator, paths[begin:begin + step])]
 
 
 def command_predict(args):

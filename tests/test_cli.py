@@ -132,3 +132,14 @@ def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "sklearn_age.cli", "predict", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--paths-from" in result.stdout and "--json" in result.stdout
+
+
+def test_predict_with_detection_reports_an_unreadable_photo_once(models, group_photo, tmp_path,
+                                                                 capsys):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert main(["predict", models["age"], group_photo, str(broken), group_photo,
+                 "--faces", "detect", "--csv"]) == 1
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 3 + 1 + 3  # three faces, the broken photo, three faces
+    assert sum("unreadable" in line for line in lines) == 1
