@@ -96,8 +96,6 @@ def main():
         print(f"{name:>32} {np.mean(np.abs(age_pred - test.age)):8.3f} "
               f"{np.mean(gender_pred.astype(int) == test.gender):10.3f} {fit_seconds:6.0f} "
               f"{speed:6.0f} {gap:+8.2f} {worst:>12} x{by_race.worst_ratio:.2f}")
-    for name, age_pred, *_ in rows:
-        by_race = error_by_group(test.age, age_pred, test.race)
         print(f"  {name}: MAE by ethnicity " + ", ".join(
             f"{ETHNICITIES.get(int(g), 'unknown')} {m:.2f} (n={c})"
             for g, m, c in zip(by_race.groups, by_race.mae, by_race.count)))

@@ -127,9 +127,10 @@ class FaceNet(NeuralNet):
     The criterion must return one loss per sample (``reduction="none"``); the batch loss
     is their weighted mean, plus ``l1_lambda`` times the sum of absolute weights of
     the network (biases and normalization parameters excluded) while training.
-    A criterion with a ``parts(y_pred, target)`` method (such as
-    :class:`AgeGenderLoss`) also has each part's weighted mean recorded in the batch
-    history as ``train_<part>_loss`` / ``valid_<part>_loss``.
+    A criterion with ``parts(y_pred, target)`` and ``combine(parts)`` methods (such as
+    :class:`AgeGenderLoss`) is evaluated once per batch through them, and each part's
+    weighted mean is recorded in the batch history as ``train_<part>_loss`` /
+    ``valid_<part>_loss``.
 
     Parameters
     ----------
@@ -170,14 +171,17 @@ class FaceNet(NeuralNet):
             y_pred = y_pred[:, 0]
             target = target.to(y_pred.dtype)
         total_weight = weight.sum().clamp_min(1e-12)
-        losses = self.criterion_(y_pred, target)
-        loss = (losses * weight).sum() / total_weight
         if hasattr(self.criterion_, "parts"):
+            parts = self.criterion_.parts(y_pred, target)
+            losses = self.criterion_.combine(parts)
             subset = "train" if training else "valid"
-            for name, part in self.criterion_.parts(y_pred.detach(), target).items():
+            for name, part in parts.items():
                 self.history.record_batch(
-                    f"{subset}_{name}_loss", float((part * weight).sum() / total_weight)
+                    f"{subset}_{name}_loss", float((part.detach() * weight).sum() / total_weight)
                 )
+        else:
+            losses = self.criterion_(y_pred, target)
+        loss = (losses * weight).sum() / total_weight
         if training and self.l1_lambda:
             loss = loss + self.l1_lambda * sum(
                 p.abs().sum() for p in self.module_.parameters()
@@ -210,9 +214,12 @@ class AgeGenderLoss(nn.Module):
             "gender": F.cross_entropy(y_pred[:, 1:], target[:, 1].long(), reduction="none"),
         }
 
-    def forward(self, y_pred, target):
-        parts = self.parts(y_pred, target)
+    def combine(self, parts):
+        """The weighted sum of the parts :meth:`parts` returns."""
         return self.age_weight * parts["age"] + self.gender_weight * parts["gender"]
+
+    def forward(self, y_pred, target):
+        return self.combine(self.parts(y_pred, target))
 
 
 class WarmupCosineSchedule(Callback):
