@@ -1,4 +1,4 @@
-"""The ``sklearn-age`` command: train, predict, evaluate, webcam.
+"""The ``sklearn-age`` command: train, predict, evaluate, webcam, search.
 
 Argument parsing and printing only; the work is done by the package's modules.
 Run ``sklearn-age COMMAND --help`` for each command's options.
@@ -171,6 +171,92 @@ def command_train(args):
         {"item": "file size", "value": f"{os.path.getsize(args.output) / 1e6:.1f} MB"},
     ]
     write_rows(summary, ("item", "value"), "table")
+    return 0
+
+
+#: Parameters that the frozen embedder takes in a ``--fast`` search; the rest go to the head.
+EMBEDDER_PARAMS = ("backbone", "pretrained", "img_size")
+
+
+def search_setup(fast, params):
+    """The estimator a search tunes and, for ``--fast``, the embedder run once before it."""
+    from . import AgeRegressor, FaceEmbedder
+
+    params = dict(params)
+    embedder = None
+    if fast:
+        embedder = FaceEmbedder(**{key: params.pop(key) for key in EMBEDDER_PARAMS
+                                   if key in params})
+        params["backbone"] = None
+    try:
+        return AgeRegressor().set_params(**params), embedder
+    except ValueError as error:
+        raise CommandError(f"--param: {error}") from None
+
+
+def trial_report(study, trial):
+    """Print one line per trial that ends, with the study's progress and best score."""
+    from .studies import FINISHED, count_trials
+
+    finished = count_trials(study)[0]
+    if trial.state == FINISHED[0]:
+        outcome = f"score {trial.value:.4f}"
+    elif trial.state == FINISHED[1]:
+        outcome = f"pruned after epoch {trial.last_step} of the first fold"
+    else:
+        outcome = ("not run: the study was full" if trial.user_attrs.get("surplus")
+                   else "failed")
+    params = ", ".join(f"{key}={value:.3g}" for key, value in trial.params.items())
+    best = ""
+    if any(t.state == FINISHED[0] for t in study.get_trials(deepcopy=False, states=FINISHED)):
+        best = f"; best {study.best_value:.4f} (trial {study.best_trial.number})"
+    print(f"trial {trial.number} {outcome} [{params}]; "
+          f"{finished} finished in the study{best}", flush=True)
+
+
+def command_search(args):
+    import optuna
+    import torch
+
+    from .search import default_search_space, make_objective
+    from .studies import describe_search_space, fill_study, open_storage, open_study
+
+    if args.n_trials < 1:
+        raise CommandError(f"--n-trials must be at least 1, got {args.n_trials}")
+    if args.cv < 2:
+        raise CommandError(f"--cv must be at least 2 folds, got {args.cv}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    estimator, embedder = search_setup(args.fast, args.param)
+    storage = open_storage(args.storage or f"{args.study_name}.db",
+                           heartbeat_interval=args.heartbeat)
+    signature = {"search_space": describe_search_space(default_search_space),
+                 "cv": args.cv, "fast": args.fast, "params": dict(args.param),
+                 "n_samples": args.n_samples}
+    study = open_study(
+        args.study_name, storage, signature=signature,
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    )
+    faces = load_faces(args.data, args.n_samples)
+    X = faces["paths"]
+    if embedder is not None:
+        print(f"Embedding {len(X)} faces once with {embedder!r}", file=sys.stderr)
+        X = embedder.fit_transform(X)
+    print(f"Study {args.study_name!r}: {args.cv}-fold trials of {estimator!r} on "
+          f"{len(X)} faces until {args.n_trials} are finished", file=sys.stderr)
+    objective = make_objective(estimator, X, faces["age"], cv=args.cv,
+                               prune=not args.no_pruning)
+    fill_study(study, objective, args.n_trials, timeout=args.timeout,
+               callbacks=[trial_report])
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if not finished:
+        print("No trial has finished yet.")
+        return 0
+    best = study.best_trial
+    print(f"best score {best.value:.4f} (negative MAE, trial {best.number} of "
+          f"{len(finished)} complete): "
+          + ", ".join(f"{key}={value:.4g}" for key, value in best.params.items()))
     return 0
 
 
@@ -412,15 +498,45 @@ def build_parser():
     webcam.add_argument("--output", help="write the annotated frames to this video (.avi)")
     webcam.add_argument("--show", action="store_true", help="show a window (needs GUI OpenCV)")
     webcam.set_defaults(run=command_webcam)
+
+    search = commands.add_parser(
+        "search", help="cross-validated hyperparameter search, shareable by many workers",
+        description="Create or join an Optuna study and run K-fold trials over lr, "
+                    "weight_decay, dropout and l1_lambda until the study holds N finished "
+                    "trials. Start the same command on any number of machines with one "
+                    "--storage database to share the study.")
+    search.add_argument("data", metavar="DATA_DIR", help="UTKFace-style folder or CSV file")
+    search.add_argument("--study-name", required=True, help="the study to create or join")
+    search.add_argument("--storage", help="database URL (postgresql://user:pw@host/db) or a "
+                        "SQLite file; default: STUDY_NAME.db here")
+    search.add_argument("--n-trials", type=int, default=20,
+                        help="finished trials the study should hold (default 20)")
+    search.add_argument("--timeout", type=float, help="start no trial after this many seconds")
+    search.add_argument("--cv", type=int, default=5, help="folds per trial (default 5)")
+    search.add_argument("--fast", action="store_true", help="search the head on frozen "
+                        "embeddings computed once (without it every trial fine-tunes)")
+    search.add_argument("--param", action="append", default=[], type=parse_param,
+                        metavar="NAME=VALUE", help="fix an estimator parameter, e.g. "
+                        "max_epochs=2")
+    search.add_argument("--no-pruning", action="store_true", help="run every trial to the "
+                        "end (by default a trial whose first fold trails the median stops)")
+    search.add_argument("--n-samples", type=int, help="search on a random subset of this size")
+    search.add_argument("--threads", type=int, help="torch threads of this worker")
+    search.add_argument("--heartbeat", type=int, default=10, metavar="SECONDS",
+                        help="seconds between a running trial's heartbeats; a trial silent "
+                             "for twice this is failed and re-queued (default 10)")
+    search.set_defaults(run=command_search)
     return parser
 
 
 def main(argv=None):
     """Entry point of the ``sklearn-age`` console script."""
+    from .studies import StudyError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CommandError, ValueError, OSError) as error:
+    except (CommandError, StudyError, ValueError, OSError) as error:
         print(f"sklearn-age {args.command}: error: {error}", file=sys.stderr)
         return 2
 

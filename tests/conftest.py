@@ -11,6 +11,7 @@ from sklearn.datasets import load_sample_image
 
 from sklearn_age import load_utkface
 from sklearn_age.images import read_photo
+from tests.postgres import MissingPostgres, create_database, throwaway_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("SKLEARN_AGE_DATA", REPO.parent / "shared" / "data" / "utkface_part1"))
@@ -75,3 +76,21 @@ def save_image(image, path, **kwargs):
 def group_photo(background, chips, tmp_path_factory):
     path = tmp_path_factory.mktemp("photos") / "group.jpg"
     return save_image(paste_faces(background, chips[0], GROUP), path, quality=90)
+
+
+# -- a throwaway PostgreSQL server ---------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Base URL of a throwaway PostgreSQL server (see ``tests/postgres.py``)."""
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except MissingPostgres as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """URL of a new, empty database on the test server (no Optuna tables yet)."""
+    name = "db_" + "".join(c if c.isalnum() else "_" for c in request.node.name).lower()[:50]
+    return create_database(postgres_server, name)
