@@ -62,6 +62,10 @@ def study_throughput(server, args, params, workers, threads):
         processes.append(subprocess.Popen(["taskset", "-c", cores] + command, env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                           text=True))
+    connections = []
+    while any(process.poll() is None for process in processes):
+        connections.append(database_stat(server, url, "connections"))
+        time.sleep(0.5)
     for process in processes:
         output, _ = process.communicate()
         if process.returncode:
@@ -70,7 +74,22 @@ def study_throughput(server, args, params, workers, threads):
         states=(optuna.trial.TrialState.COMPLETE,))
     start = min(trial.datetime_start for trial in trials)
     end = max(trial.datetime_complete for trial in trials)
+    print(f"study, {workers} x {threads} thread(s): at most {max(connections)} connections, "
+          f"{database_stat(server, url, 'transactions') / len(trials):.0f} database "
+          "transactions per trial (start-up included)", flush=True)
     return len(trials), 60 * len(trials) / (end - start).total_seconds()
+
+
+def database_stat(server, url, what):
+    """Open connections to, or transactions committed in, the database of ``url``."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    query = {"connections": "SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+             "transactions": "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                             "WHERE datname = %s"}[what]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        return connection.execute(query, (name,)).fetchone()[0]
 
 
 def dask_throughput(args, params, faces, workers):
