@@ -8,11 +8,11 @@ finished trials.
 """
 
 import json
-import os
-import socket
 import logging
+import os
 import random
 import re
+import socket
 import time
 import warnings
 
@@ -86,14 +86,26 @@ def open_storage(storage, *, heartbeat_interval=10, grace_period=None, max_retry
     engine_kwargs = {}
     if parsed.get_backend_name() in ("postgresql", "mysql"):
         engine_kwargs["connect_args"] = {"connect_timeout": connect_timeout}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _retry_races(shown, lambda: optuna.storages.RDBStorage(
+    def create():
+        return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
             grace_period=grace_period or 2 * heartbeat_interval,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                 max_retry=max_retry),
-        ))
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            return _retry_races(f"the study storage {shown}", create)
+        except sqlalchemy.exc.NoSuchModuleError:
+            raise StudyError(
+                f"unknown storage scheme {parsed.drivername!r} in {shown}: use "
+                "postgresql://, mysql://, sqlite:///FILE or a file path"
+            ) from None
+        except ImportError as error:
+            raise StudyError(f"{shown} needs a database driver that is not installed "
+                             f"({error.__cause__ or error}); {_INSTALL_HINT}") from None
 
 
 def _hide_password(url):
@@ -101,36 +113,24 @@ def _hide_password(url):
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def _retry_races(shown, create, attempts=8):
+def _retry_races(what, create, attempts=8):
     """Call ``create()``, retrying when another worker created the same tables or rows first.
 
     Workers that start together on an empty database race to create Optuna's tables and
-    version row; the loser gets a unique-key or duplicate-table error and simply tries
-    again, now finding them.
+    version row; the loser gets a unique-key or duplicate-object error and simply tries
+    again, now finding them. ``what`` names the storage or study in error messages.
     """
     import sqlalchemy
 
     for attempt in range(attempts):
         try:
             return create()
-        except sqlalchemy.exc.NoSuchModuleError:
-            scheme = shown.split(":", 1)[0]
-            raise StudyError(
-                f"unknown storage scheme {scheme!r} in {shown}: use postgresql://, "
-                "mysql://, sqlite:///FILE or a file path"
-            ) from None
-        except ImportError as error:
-            cause = error.__cause__ or error
-            raise StudyError(f"{shown} needs a database driver that is not installed "
-                             f"({cause}); {_INSTALL_HINT}") from None
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as error:
             if attempt == attempts - 1:
-                raise StudyError(f"could not set up the study storage {shown}: "
-                                 f"{_first_line(error)}") from None
+                raise StudyError(f"could not set up {what}: {_first_line(error)}") from None
             time.sleep(random.uniform(0.1, 0.5))
         except sqlalchemy.exc.OperationalError as error:
-            raise StudyError(f"cannot use the study storage {shown}: "
-                             f"{_first_line(error)}") from None
+            raise StudyError(f"cannot use {what}: {_first_line(error)}") from None
 
 
 def _first_line(error):
@@ -175,7 +175,7 @@ def open_study(study_name, storage, *, signature, sampler=None, pruner=None):
     StudyError
         When the study exists with another direction or another search.
     """
-    study = _retry_races(study_name, lambda: optuna.create_study(
+    study = _retry_races(f"study {study_name!r}", lambda: optuna.create_study(
         study_name=study_name, storage=storage, direction="maximize", load_if_exists=True,
         sampler=sampler, pruner=pruner,
     ))
