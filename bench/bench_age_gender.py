@@ -10,6 +10,12 @@ worst ethnicity group's MAE ratio.
 Usage::
 
     python bench/bench_age_gender.py [--data DIR] [--param NAME=VALUE ...] [--models DIR]
+    python bench/bench_age_gender.py --gender-weights 0,0.25,0.5,1 --param max_epochs=4
+
+``--gender-weights`` instead fits one ``AgeGenderEstimator`` per weight of the gender
+loss (the age loss keeps weight 1; weight 0 trains age alone) and prints age MAE,
+gender accuracy and the female/male gap of each: the measurement behind the default
+``loss_weights``.
 
 ``--models DIR`` keeps each fitted model as ``DIR/<class name>.joblib`` (a pickle, for
 this machine's own later runs) and reuses a file already there instead of fitting, after
@@ -75,11 +81,38 @@ def fitted(estimator, X, y, models_dir):
     return estimator, float(sum(estimator.history_[:, "dur"]))
 
 
+def sweep_gender_weight(weights, params, train, test):
+    """Fit one two-headed network per gender loss weight; print a row for each."""
+    Y = np.column_stack([train.age, train.gender])
+    rows = []
+    for weight in weights:
+        model = AgeGenderEstimator(loss_weights={"age": 1.0, "gender": weight}, **params)
+        _, seconds = timed(model.fit, train.paths, Y)
+        predicted = model.predict(test.paths)
+        gap, by_race = fairness(test, predicted[:, 0])
+        rows.append((weight, np.mean(np.abs(predicted[:, 0] - test.age)),
+                     np.mean(predicted[:, 1].astype(int) == test.gender), gap,
+                     by_race.worst_ratio, seconds))
+        print(f"row: gender weight {weight:g}: age MAE {rows[-1][1]:.3f}, "
+              f"gender accuracy {rows[-1][2]:.3f}", flush=True)
+    print("\n--- results ---")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; test {len(test.paths)} faces; {params}")
+    print(f"{'gender weight':>13} {'age MAE':>8} {'gender acc':>10} {'F-M gap':>8} "
+          f"{'worst eth.':>10} {'fit s':>6}")
+    for weight, mae, accuracy, gap, worst, seconds in rows:
+        print(f"{weight:13g} {mae:8.3f} {accuracy:10.3f} {gap:+8.2f} {worst:9.2f}x "
+              f"{seconds:6.0f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=default_data_dir())
     parser.add_argument("--param", action="append", default=[], type=parse_param)
     parser.add_argument("--models", help="keep fitted models here and reuse them (joblib)")
+    parser.add_argument("--gender-weights", type=lambda text: [float(w) for w in text.split(",")],
+                        help="comma-separated gender loss weights to compare")
     args = parser.parse_args()
     params = dict(random_state=0, verbose=1, **dict(args.param))
     with warnings.catch_warnings():
@@ -92,6 +125,8 @@ def main():
     train = Bunch(**{key: faces[key][train_index] for key in columns})
     test = Bunch(**{key: faces[key][test_index] for key in columns})
     print(f"train {len(train.paths)} / test {len(test.paths)} faces", flush=True)
+    if args.gender_weights:
+        return sweep_gender_weight(args.gender_weights, params, train, test)
 
     both, both_fit = fitted(AgeGenderEstimator(**params), train.paths,
                             np.column_stack([train.age, train.gender]), args.models)
