@@ -226,6 +226,8 @@ def command_search(args):
     if args.cv < 2:
         raise CommandError(f"--cv must be at least 2 folds, got {args.cv}")
     if args.threads is not None:
+        if args.threads < 1:
+            raise CommandError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     estimator, embedder = search_setup(args.fast, args.param)

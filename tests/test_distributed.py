@@ -88,9 +88,12 @@ def test_killed_workers_trial_is_failed_and_retried_by_another(postgres_url):
 
 
 def run_cli(args, capsys):
+    """``(exit status, standard error, seconds)``; standard output is kept in ``run_cli.out``."""
     start = time.monotonic()
     status = cli.main(args)
-    return status, capsys.readouterr().err, time.monotonic() - start
+    captured = capsys.readouterr()
+    run_cli.out = captured.out
+    return status, captured.err, time.monotonic() - start
 
 
 @pytest.mark.parametrize("storage, message", [
@@ -137,8 +140,26 @@ def test_study_with_another_direction_or_search_is_refused_and_kept(postgres_url
     assert [(t.number, t.state, t.value) for t in trials_of("mine", postgres_url)] == before
 
 
+def test_fast_search_tunes_the_head_on_embeddings_in_a_sqlite_study(tmp_path, capsys):
+    storage = str(tmp_path / "fast.db")
+    status, error, _ = run_cli(search_args("fast", storage, 3, "--fast"), capsys)
+    assert status == 0, error
+    assert "Embedding 40 faces once" in error
+    study = optuna.load_study(study_name="fast", storage=f"sqlite:///{storage}")
+    assert sum(trial.state in FINISHED for trial in study.trials) == 3
+    assert study.user_attrs["sklearn_age_search"]["fast"] is True
+
+
+def test_timeout_stops_a_worker_before_its_next_trial(tmp_path, capsys):
+    status, _, _ = run_cli(search_args("late", str(tmp_path / "t.db"), 5, "--timeout", "0"),
+                           capsys)
+    assert status == 0
+    assert "No trial has finished yet." in run_cli.out
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--n-trials", "0"], "--n-trials must be at least 1"),
+    (["--threads", "0"], "--threads must be at least 1"),
     (["--param", "no_such_parameter=1"], "no_such_parameter"),
 ])
 def test_bad_search_arguments_are_named_before_any_trial(extra, message, tmp_path, capsys):
