@@ -68,7 +68,7 @@ def wait_for_running_trial(study, storage, timeout=120):
 
 
 def test_killed_workers_trial_is_failed_and_retried_by_another(postgres_url):
-    heartbeat = ["--heartbeat", "1", "--param", "max_epochs=6"]
+    heartbeat = ["--heartbeat", "1", "--param", "max_epochs=12"]  # a trial of ~10 s
     doomed = start_worker(*search_args("retry", postgres_url, 2, *heartbeat))
     victim = wait_for_running_trial("retry", postgres_url)
     time.sleep(1.5)  # in the middle of its training
