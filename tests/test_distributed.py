@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sklearn_age import cli
-from sklearn_age.studies import FINISHED
+from sklearn_age.studies import FINISHED, open_storage
 
 from tests.conftest import DATA_DIR
 from tests.postgres import PASSWORD, free_port
@@ -37,7 +37,9 @@ def finish(worker, timeout=300):
 
 
 def trials_of(study, storage):
-    return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
+    # open_storage: polling while a worker creates the tables is itself a race
+    return optuna.load_study(study_name=study, storage=open_storage(storage)).get_trials(
+        deepcopy=False)
 
 
 def test_two_workers_fill_one_study_with_exactly_n_trials(postgres_url):
@@ -58,7 +60,8 @@ def wait_for_running_trial(study, storage, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            running = [t for t in trials_of(study, storage) if t.state == TrialState.RUNNING]
+            running = [t for t in trials_of(study, storage)
+                       if t.state == TrialState.RUNNING and len(t.params) == 4]  # training
         except KeyError:  # the study does not exist yet
             running = []
         if running:
@@ -83,7 +86,7 @@ def test_killed_workers_trial_is_failed_and_retried_by_another(postgres_url):
     retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == victim.number]
     assert len(retries) == 1
     assert retries[0].state in FINISHED
-    assert retries[0].params == victim.params
+    assert retries[0].params == trials[victim.number].params == victim.params
     assert sum(trial.state in FINISHED for trial in trials.values()) == 2
 
 
