@@ -8,6 +8,7 @@ import time
 
 import optuna
 import pytest
+import torch
 from optuna.trial import TrialState
 
 from sklearn_age import cli
@@ -92,8 +93,12 @@ def test_killed_workers_trial_is_failed_and_retried_by_another(postgres_url):
 
 def run_cli(args, capsys):
     """``(exit status, standard error, seconds)``; standard output is kept in ``run_cli.out``."""
+    threads = torch.get_num_threads()  # --threads sets them for the whole process
     start = time.monotonic()
-    status = cli.main(args)
+    try:
+        status = cli.main(args)
+    finally:
+        torch.set_num_threads(threads)
     captured = capsys.readouterr()
     run_cli.out = captured.out
     return status, captured.err, time.monotonic() - start
@@ -196,7 +201,6 @@ def test_grid_search_on_a_dask_cluster_matches_one_process(small_faces):
     import dask
     import joblib
     import numpy as np
-    import torch
     from dask.distributed import Client, LocalCluster, get_task_stream
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, KFold
