@@ -219,7 +219,8 @@ def command_search(args):
     import torch
 
     from .search import default_search_space, make_objective
-    from .studies import describe_search_space, fill_study, open_storage, open_study
+    from .studies import (StudyError, describe_search_space, fill_study, open_storage,
+                          open_study)
 
     if args.n_trials < 1:
         raise CommandError(f"--n-trials must be at least 1, got {args.n_trials}")
@@ -231,15 +232,18 @@ def command_search(args):
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     estimator, embedder = search_setup(args.fast, args.param)
-    storage = open_storage(args.storage or f"{args.study_name}.db",
-                           heartbeat_interval=args.heartbeat)
     signature = {"search_space": describe_search_space(default_search_space),
                  "cv": args.cv, "fast": args.fast, "params": dict(args.param),
                  "n_samples": args.n_samples}
-    study = open_study(
-        args.study_name, storage, signature=signature,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
-    )
+    try:
+        storage = open_storage(args.storage or f"{args.study_name}.db",
+                               heartbeat_interval=args.heartbeat)
+        study = open_study(
+            args.study_name, storage, signature=signature,
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        )
+    except StudyError as error:
+        raise CommandError(str(error)) from None
     faces = load_faces(args.data, args.n_samples)
     X = faces["paths"]
     if embedder is not None:
@@ -533,12 +537,10 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``sklearn-age`` console script."""
-    from .studies import StudyError
-
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CommandError, StudyError, ValueError, OSError) as error:
+    except (CommandError, ValueError, OSError) as error:
         print(f"sklearn-age {args.command}: error: {error}", file=sys.stderr)
         return 2
 
