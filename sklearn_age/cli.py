@@ -196,22 +196,24 @@ def search_setup(fast, params):
 
 def trial_report(study, trial):
     """Print one line per trial that ends, with the study's progress and best score."""
-    from .studies import FINISHED, count_trials
+    from optuna.trial import TrialState
 
-    finished = count_trials(study)[0]
-    if trial.state == FINISHED[0]:
+    from .studies import FINISHED
+
+    if trial.state == TrialState.COMPLETE:
         outcome = f"score {trial.value:.4f}"
-    elif trial.state == FINISHED[1]:
+    elif trial.state == TrialState.PRUNED:
         outcome = f"pruned after epoch {trial.last_step} of the first fold"
     else:
         outcome = ("not run: the study was full" if trial.user_attrs.get("surplus")
                    else "failed")
     params = ", ".join(f"{key}={value:.3g}" for key, value in trial.params.items())
-    best = ""
-    if any(t.state == FINISHED[0] for t in study.get_trials(deepcopy=False, states=FINISHED)):
-        best = f"; best {study.best_value:.4f} (trial {study.best_trial.number})"
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    best = max(complete, key=lambda t: t.value, default=None)
+    best = f"; best {best.value:.4f} (trial {best.number})" if best else ""
     print(f"trial {trial.number} {outcome} [{params}]; "
-          f"{finished} finished in the study{best}", flush=True)
+          f"{len(finished)} finished in the study{best}", flush=True)
 
 
 def command_search(args):
@@ -255,13 +257,13 @@ def command_search(args):
                                prune=not args.no_pruning)
     fill_study(study, objective, args.n_trials, timeout=args.timeout,
                callbacks=[trial_report])
-    finished = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    if not finished:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
         print("No trial has finished yet.")
         return 0
     best = study.best_trial
     print(f"best score {best.value:.4f} (negative MAE, trial {best.number} of "
-          f"{len(finished)} complete): "
+          f"{len(complete)} complete): "
           + ", ".join(f"{key}={value:.4g}" for key, value in best.params.items()))
     return 0
 

@@ -253,7 +253,9 @@ def fill_study(study, objective, n_trials, *, timeout=None, callbacks=(), poll_i
     optimize_logger = logging.getLogger("optuna.study._optimize")
     optimize_logger.addFilter(_hide_surplus)
     try:
-        _fill(study, guarded, n_trials, deadline, callbacks, poll_interval)
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            _fill(study, guarded, n_trials, deadline, callbacks, poll_interval)
     finally:
         optimize_logger.removeFilter(_hide_surplus)
     return study
@@ -271,12 +273,8 @@ def _fill(study, guarded, n_trials, deadline, callbacks, poll_interval):
         if finished >= n_trials:
             break
         if waiting or counted < n_trials:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.optimize(guarded, n_trials=1, callbacks=list(callbacks),
-                               catch=(SurplusTrial,))
+            study.optimize(guarded, n_trials=1, callbacks=list(callbacks),
+                           catch=(SurplusTrial,))
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
+            optuna.storages.fail_stale_trials(study)
             time.sleep(poll_interval)

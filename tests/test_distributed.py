@@ -92,7 +92,7 @@ def test_killed_workers_trial_is_failed_and_retried_by_another(postgres_url):
 
 
 def run_cli(args, capsys):
-    """``(exit status, standard error, seconds)``; standard output is kept in ``run_cli.out``."""
+    """Run ``sklearn-age`` in this process: ``(status, out, err, seconds)``."""
     threads = torch.get_num_threads()  # --threads sets them for the whole process
     start = time.monotonic()
     try:
@@ -100,8 +100,7 @@ def run_cli(args, capsys):
     finally:
         torch.set_num_threads(threads)
     captured = capsys.readouterr()
-    run_cli.out = captured.out
-    return status, captured.err, time.monotonic() - start
+    return status, captured.out, captured.err, time.monotonic() - start
 
 
 @pytest.mark.parametrize("storage, message", [
@@ -110,7 +109,7 @@ def run_cli(args, capsys):
     ("postgresql://user:secret@host:notaport/db", "malformed storage URL"),
 ])
 def test_unusable_storage_is_a_clear_error_within_seconds(storage, message, capsys):
-    status, error, seconds = run_cli(search_args("s", storage, 1), capsys)
+    status, _, error, seconds = run_cli(search_args("s", storage, 1), capsys)
     assert status == 2
     assert message in error
     assert "secret" not in error
@@ -119,7 +118,7 @@ def test_unusable_storage_is_a_clear_error_within_seconds(storage, message, caps
 
 def test_wrong_password_is_named(postgres_url, capsys):
     wrong = postgres_url.replace(f"postgres:{PASSWORD}@", "postgres:wrong@")
-    status, error, _ = run_cli(search_args("s", wrong, 1), capsys)
+    status, _, error, _ = run_cli(search_args("s", wrong, 1), capsys)
     assert status == 2
     assert "password authentication failed" in error
     assert ":wrong@" not in error
@@ -136,13 +135,13 @@ def test_postgres_url_without_the_driver_names_the_extra(postgres_url):
 
 def test_study_with_another_direction_or_search_is_refused_and_kept(postgres_url, capsys):
     optuna.create_study(study_name="minimizing", storage=postgres_url, direction="minimize")
-    status, error, _ = run_cli(search_args("minimizing", postgres_url, 1), capsys)
+    status, _, error, _ = run_cli(search_args("minimizing", postgres_url, 1), capsys)
     assert status == 2
     assert "direction minimize" in error
 
     assert run_cli(search_args("mine", postgres_url, 1), capsys)[0] == 0
     before = [(t.number, t.state, t.value) for t in trials_of("mine", postgres_url)]
-    status, error, _ = run_cli(search_args("mine", postgres_url, 2, "--cv", "3"), capsys)
+    status, _, error, _ = run_cli(search_args("mine", postgres_url, 2, "--cv", "3"), capsys)
     assert status == 2
     assert "exists with another search" in error and "cv: 2 in the study, 3 here" in error
     assert [(t.number, t.state, t.value) for t in trials_of("mine", postgres_url)] == before
@@ -150,7 +149,7 @@ def test_study_with_another_direction_or_search_is_refused_and_kept(postgres_url
 
 def test_fast_search_tunes_the_head_on_embeddings_in_a_sqlite_study(tmp_path, capsys):
     storage = str(tmp_path / "fast.db")
-    status, error, _ = run_cli(search_args("fast", storage, 3, "--fast"), capsys)
+    status, _, error, _ = run_cli(search_args("fast", storage, 3, "--fast"), capsys)
     assert status == 0, error
     assert "Embedding 40 faces once" in error
     study = optuna.load_study(study_name="fast", storage=f"sqlite:///{storage}")
@@ -159,10 +158,10 @@ def test_fast_search_tunes_the_head_on_embeddings_in_a_sqlite_study(tmp_path, ca
 
 
 def test_timeout_stops_a_worker_before_its_next_trial(tmp_path, capsys):
-    status, _, _ = run_cli(search_args("late", str(tmp_path / "t.db"), 5, "--timeout", "0"),
-                           capsys)
+    status, out, _, _ = run_cli(
+        search_args("late", str(tmp_path / "t.db"), 5, "--timeout", "0"), capsys)
     assert status == 0
-    assert "No trial has finished yet." in run_cli.out
+    assert "No trial has finished yet." in out
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -172,7 +171,7 @@ def test_timeout_stops_a_worker_before_its_next_trial(tmp_path, capsys):
 ])
 def test_bad_search_arguments_are_named_before_any_trial(extra, message, tmp_path, capsys):
     storage = str(tmp_path / "study.db")
-    status, error, _ = run_cli(search_args("s", storage, 1) + extra, capsys)
+    status, _, error, _ = run_cli(search_args("s", storage, 1) + extra, capsys)
     assert status == 2
     assert message in error
     assert not os.path.exists(storage)
