@@ -32,6 +32,7 @@ from sklearn.model_selection import KFold, RandomizedSearchCV
 
 from sklearn_age import AgeRegressor
 from sklearn_age.cli import load_faces, parse_param
+from sklearn_age.cluster import local_cluster
 from sklearn_age.datasets import default_data_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -44,10 +45,6 @@ DISTRIBUTIONS = {
     "dropout": uniform(0.0, 0.5),
     "l1_lambda": loguniform(1e-8, 1e-4),
 }
-
-
-#: Dask's settings of its worker processes' environment.
-NANNY_ENVIRON = "distributed.nanny.pre-spawn-environ"
 
 
 def study_throughput(server, args, params, workers, threads):
@@ -99,22 +96,15 @@ def database_stat(server, url, what):
 def dask_throughput(args, params, faces, workers):
     """Candidates per minute of ``RandomizedSearchCV`` on ``workers`` one-thread workers.
 
-    The cluster's workers start without Dask's ``MALLOC_TRIM_THRESHOLD_=65536``, which
-    made each PyTorch fit 2.5 times slower here, and this process's environment, which
-    the nanny of a ``LocalCluster`` writes to, is restored afterwards.
+    The cluster comes from :func:`sklearn_age.cluster.local_cluster` (workers without
+    Dask's ``MALLOC_TRIM_THRESHOLD_``, this process's environment restored).
     """
-    import dask
-    from dask.distributed import Client, LocalCluster
-
     search = RandomizedSearchCV(
         AgeRegressor(**params), DISTRIBUTIONS, n_iter=args.trials, random_state=0,
         cv=KFold(args.cv, shuffle=True, random_state=0), n_jobs=-1, refit=False,
         scoring="neg_mean_absolute_error", error_score="raise",
     )
-    environ = dict(os.environ)
-    with dask.config.set({f"{NANNY_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1,
-                         dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_cluster(workers) as client:
         for core, address in enumerate(sorted(client.scheduler_info()["workers"])):
             client.run(pin_to_core, core, workers=[address])
         client.run(lambda: __import__("sklearn_age"))  # start-up, not counted
@@ -122,8 +112,6 @@ def dask_throughput(args, params, faces, workers):
         with joblib.parallel_backend("dask"):
             search.fit(faces["paths"], faces["age"])
         seconds = time.perf_counter() - start
-    os.environ.clear()
-    os.environ.update(environ)
     return args.trials, 60 * args.trials / seconds
 
 

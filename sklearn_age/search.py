@@ -1,6 +1,5 @@
 """Optuna studies for sklearn-age estimators: cross-validated trials with per-epoch pruning."""
 
-import os
 from numbers import Integral
 
 import numpy as np
@@ -11,6 +10,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from skorch.callbacks import Callback
+
+from .studies import open_storage
 
 
 def default_search_space(trial):
@@ -50,13 +51,6 @@ class EpochPruning(Callback):
         self.trial.report(float(self.scorer(self.model, self.X_valid, self.y_valid)), epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-
-def storage_url(storage):
-    """An Optuna storage URL: URLs pass through, a file path becomes SQLite."""
-    if storage is None or "://" in str(storage):
-        return storage
-    return f"sqlite:///{os.path.abspath(os.fspath(storage))}"
 
 
 def _final_step(model):
@@ -135,7 +129,9 @@ def run_study(estimator, X, y, *, n_trials=20, timeout=None, search_space=defaul
     study_name : str or None, default=None
     storage : str or None, default=None
         ``None`` keeps the study in memory; a database URL or a file path (a SQLite
-        file) persists it, and calling again with the same name resumes it.
+        file) persists it, and calling again with the same name resumes it. Opened with
+        :func:`sklearn_age.studies.open_storage`: heartbeats, and a clear
+        :class:`~sklearn_age.studies.StudyError` for a storage that cannot be used.
     random_state : int or None, default=None
         Seed of the TPE sampler.
     show_progress_bar : bool, default=True
@@ -156,7 +152,7 @@ def run_study(estimator, X, y, *, n_trials=20, timeout=None, search_space=defaul
     """
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage_url(storage),
+        storage=open_storage(storage),
         direction="maximize",
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=random_state),

@@ -19,8 +19,6 @@ import warnings
 import optuna
 from optuna.trial import TrialState
 
-from .search import storage_url
-
 #: States of a trial that is done and counts towards the quota (a pruned trial is done).
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -39,6 +37,13 @@ class StudyError(Exception):
 
 class SurplusTrial(Exception):
     """Raised in a trial that another worker's trial made unnecessary (it is marked failed)."""
+
+
+def storage_url(storage):
+    """An Optuna storage URL: URLs pass through, a file path becomes SQLite."""
+    if storage is None or "://" in str(storage):
+        return storage
+    return f"sqlite:///{os.path.abspath(os.fspath(storage))}"
 
 
 def open_storage(storage, *, heartbeat_interval=10, grace_period=None, max_retry=3,

@@ -12,6 +12,7 @@ import torch
 from optuna.trial import TrialState
 
 from sklearn_age import cli
+from sklearn_age.cluster import local_cluster
 from sklearn_age.studies import FINISHED, open_storage
 
 from tests.conftest import DATA_DIR
@@ -197,10 +198,9 @@ def test_workers_starting_together_on_an_empty_database_all_join(postgres_url):
 
 # -- scikit-learn's own search on a Dask cluster ---------------------------------------
 def test_grid_search_on_a_dask_cluster_matches_one_process(small_faces):
-    import dask
     import joblib
     import numpy as np
-    from dask.distributed import Client, LocalCluster, get_task_stream
+    from dask.distributed import get_task_stream
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, KFold
     from sklearn.pipeline import Pipeline
@@ -221,18 +221,15 @@ def test_grid_search_on_a_dask_cluster_matches_one_process(small_faces):
                             scoring="neg_mean_absolute_error").fit(paths, ages)
 
     one_process = search(1)
-    # Dask's MALLOC_TRIM_THRESHOLD_ makes PyTorch fits 2.5x slower (see the Scaling out
-    # guide); a LocalCluster's nanny also writes its worker environment into this process.
     environ = dict(os.environ)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
-            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with local_cluster(2) as client:
         threads = client.run(torch.get_num_threads)
+        malloc = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
         with get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
             on_cluster = search(-1)
-    os.environ.clear()
-    os.environ.update(environ)
     assert set(threads.values()) == {1}  # one torch thread per one-thread worker
+    assert set(malloc.values()) == {None}  # Dask's setting that slows torch down
+    assert dict(os.environ) == environ  # the nanny's writes into this process undone
     assert len({task["worker"] for task in tasks.data}) == 2
     assert on_cluster.best_params_ == one_process.best_params_
     for key in ["mean_test_score"] + [f"split{i}_test_score" for i in range(3)]:

@@ -7,7 +7,8 @@ from optuna_integration import OptunaSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_age import AgeRegressor, ImageLoader
-from sklearn_age.search import run_study, storage_url
+from sklearn_age.search import run_study
+from sklearn_age.studies import storage_url
 from tests.conftest import TINY
 
 
