@@ -8,15 +8,18 @@ life-stage ranges and MAE of the 66+ range for each setting. A setting is ``none
 Usage::
 
     python bench/bench_imbalance.py [--data DIR] [--balance SETTING ...] [--param NAME=VALUE ...]
-                                    [--save-dir DIR] [--preload]
+                                    [--save-dir DIR] [--preload] [--seeds 0,1,2]
 
 ``--save-dir`` keeps each fitted model (``imbalance_<setting>.joblib``, a pickle: for
 this machine's own later benchmarks only); each row is printed as soon as its fit ends.
-``--preload`` decodes every image once, in parallel, and fits on the arrays: the same
-pixels, without the decoding of every epoch (which starves a GPU).
+``--seeds`` fits every setting once per ``random_state`` and then prints the mean and
+standard deviation of each figure over the seeds: one seed's differences between
+settings can be noise. ``--preload`` decodes every image once, in parallel, and fits on
+the arrays: the same pixels, without the decoding of every epoch (which starves a GPU).
 """
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -55,6 +58,9 @@ def main():
     parser.add_argument("--save-dir", help="keep the fitted models here (joblib files)")
     parser.add_argument("--preload", action="store_true",
                         help="decode the images once and fit on arrays (same pixels)")
+    parser.add_argument("--seeds", default=[0],
+                        type=lambda text: [int(seed) for seed in text.split(",")],
+                        help="comma-separated random_state values, one fit per seed")
     args = parser.parse_args()
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
     with warnings.catch_warnings():
@@ -64,10 +70,10 @@ def main():
         faces.paths, faces.age, test_size=0.2, random_state=0
     )
     rows = []
-    for balance, power in settings:
+    for (balance, power), seed in itertools.product(settings, args.seeds):
         name = f"{balance}@{power:g}" if balance and power != 1 else str(balance)
-        model = AgeRegressor(balance=balance, balance_power=power, random_state=0, verbose=1,
-                             **dict(args.param))
+        model = AgeRegressor(**{"verbose": 1, **dict(args.param), "balance": balance,
+                                "balance_power": power, "random_state": seed})
         print(f"--- {model!r}", flush=True)
         X_train, X_test = train_paths, test_paths
         if args.preload:
@@ -77,6 +83,7 @@ def main():
         predicted = model.fit(X_train, train_age).predict(X_test)
         rows.append((
             name,
+            seed,
             np.mean(np.abs(predicted - test_age)),
             range_recall_score(test_age, predicted),
             mae_per_range(test_age, predicted)["66+"][0],
@@ -86,15 +93,21 @@ def main():
                                  for value in rows[-1]), flush=True)
         if args.save_dir:
             os.makedirs(args.save_dir, exist_ok=True)
-            joblib.dump(model, os.path.join(args.save_dir, f"imbalance_{name}.joblib"))
+            suffix = f"_seed{seed}" if seed else ""
+            joblib.dump(model, os.path.join(args.save_dir, f"imbalance_{name}{suffix}.joblib"))
 
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"machine: {os.cpu_count()} cores; train {len(train_paths)} / test {len(test_paths)}")
-    print(f"{'balance':>13} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} {'seconds':>8}")
-    for name, mae, recall, mae_old, seconds in rows:
-        print(f"{name:>13} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}")
-
+    print(f"{'balance':>13} {'seed':>4} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} {'seconds':>8}")
+    for name, seed, mae, recall, mae_old, seconds in rows:
+        print(f"{name:>13} {seed:4d} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}")
+    if len(args.seeds) > 1:
+        print("mean (standard deviation) over the seeds:")
+        for name in dict.fromkeys(row[0] for row in rows):
+            scores = np.array([row[2:5] for row in rows if row[0] == name])
+            print(f"{name:>13}      " + " ".join(
+                f"{mean:.3f} ({sd:.3f})" for mean, sd in zip(scores.mean(0), scores.std(0, ddof=1))))
 
 if __name__ == "__main__":
     main()
