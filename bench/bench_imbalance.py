@@ -106,8 +106,9 @@ def main():
         print("mean (standard deviation) over the seeds:")
         for name in dict.fromkeys(row[0] for row in rows):
             scores = np.array([row[2:5] for row in rows if row[0] == name])
-            print(f"{name:>13}      " + " ".join(
-                f"{mean:.3f} ({sd:.3f})" for mean, sd in zip(scores.mean(0), scores.std(0, ddof=1))))
+            spread = zip(scores.mean(axis=0), scores.std(axis=0, ddof=1))
+            print(f"{name:>13}      " + " ".join(f"{mean:.3f} ({sd:.3f})" for mean, sd in spread))
+
 
 if __name__ == "__main__":
     main()
