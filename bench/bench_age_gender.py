@@ -61,6 +61,19 @@ def fairness(test, ages):
     return mae[1] - mae[0], by_race
 
 
+def core_split(data):
+    """Paths, ages, genders and ethnicities of the core split's training and test faces."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        faces = load_utkface(data)
+    train_index, test_index = train_test_split(
+        np.arange(len(faces.paths)), test_size=0.2, random_state=0
+    )
+    columns = ("paths", "age", "gender", "race")
+    return (Bunch(**{key: faces[key][index] for key in columns})
+            for index in (train_index, test_index))
+
+
 def fitted(estimator, X, y, models_dir):
     """Fit ``estimator`` or reuse its saved fit from ``models_dir``; return it and fit seconds."""
     path = models_dir and os.path.join(models_dir, f"{type(estimator).__name__}.joblib")
@@ -115,15 +128,7 @@ def main():
                         help="comma-separated gender loss weights to compare")
     args = parser.parse_args()
     params = dict(random_state=0, verbose=1, **dict(args.param))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        faces = load_utkface(args.data)
-    train_index, test_index = train_test_split(
-        np.arange(len(faces.paths)), test_size=0.2, random_state=0
-    )
-    columns = ("paths", "age", "gender", "race")
-    train = Bunch(**{key: faces[key][train_index] for key in columns})
-    test = Bunch(**{key: faces[key][test_index] for key in columns})
+    train, test = core_split(args.data)
     print(f"train {len(train.paths)} / test {len(test.paths)} faces", flush=True)
     if args.gender_weights:
         return sweep_gender_weight(args.gender_weights, params, train, test)

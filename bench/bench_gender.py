@@ -20,17 +20,15 @@ import json
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.utils import Bunch
 
-from sklearn_age import AgeGenderEstimator, GenderClassifier, load_utkface
+from sklearn_age import AgeGenderEstimator, GenderClassifier
 from sklearn_age.datasets import default_data_dir
 
 sys.path.insert(0, os.path.dirname(__file__))
+from bench_age_gender import core_split  # noqa: E402
 from bench_core import parse_param, preload_images  # noqa: E402
 
 ESTIMATORS = {"AgeGenderEstimator": AgeGenderEstimator, "GenderClassifier": GenderClassifier}
@@ -78,27 +76,22 @@ def main():
     parser.add_argument("--preload", action="store_true",
                         help="decode the images once and fit on arrays")
     args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        faces = load_utkface(args.data)
-    train_index, test_index = train_test_split(
-        np.arange(len(faces.paths)), test_size=0.2, random_state=0
-    )
-    columns = ("paths", "age", "gender")
-    train = Bunch(**{key: faces[key][train_index] for key in columns})
-    test = Bunch(**{key: faces[key][test_index] for key in columns})
+    train, test = core_split(args.data)
     print(f"train {len(train.paths)} / test {len(test.paths)} faces; "
           f"{np.sum(test.age <= CHILD_AGE)} test children", flush=True)
 
     rows = []
+    decoded = {}  # img_size -> (training images, test images), with --preload
     for name, params in args.variant:
         model = ESTIMATORS[name](**{"random_state": 0, "verbose": 1, **dict(args.param),
                                     **params})
         print(f"--- {model!r}", flush=True)
         X_train, X_test = train.paths, test.paths
         if args.preload:
-            X_train, X_test = (preload_images(paths, model.img_size)
-                               for paths in (train.paths, test.paths))
+            if model.img_size not in decoded:
+                decoded[model.img_size] = tuple(preload_images(paths, model.img_size)
+                                                for paths in (train.paths, test.paths))
+            X_train, X_test = decoded[model.img_size]
         y = train.gender if name == "GenderClassifier" else np.column_stack(
             [train.age, train.gender])
         start = time.perf_counter()

@@ -69,16 +69,16 @@ def main():
     train_paths, test_paths, train_age, test_age = train_test_split(
         faces.paths, faces.age, test_size=0.2, random_state=0
     )
+    X_train, X_test = train_paths, test_paths
+    if args.preload:  # every fit shares img_size: decode once
+        img_size = AgeRegressor(**dict(args.param)).img_size
+        X_train, X_test = (preload_images(paths, img_size) for paths in (train_paths, test_paths))
     rows = []
     for (balance, power), seed in itertools.product(settings, args.seeds):
         name = f"{balance}@{power:g}" if balance and power != 1 else str(balance)
         model = AgeRegressor(**{"verbose": 1, **dict(args.param), "balance": balance,
                                 "balance_power": power, "random_state": seed})
         print(f"--- {model!r}", flush=True)
-        X_train, X_test = train_paths, test_paths
-        if args.preload:
-            X_train, X_test = (preload_images(paths, model.img_size)
-                               for paths in (train_paths, test_paths))
         start = time.perf_counter()
         predicted = model.fit(X_train, train_age).predict(X_test)
         rows.append((

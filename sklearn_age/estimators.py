@@ -617,9 +617,10 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         Weights of the ``"age"`` and ``"gender"`` losses; missing keys keep their
         defaults, ``{"age": 1.0, "gender": 0.5}``. Both losses start near 0.7 (L1 on
         standardized ages, two-class cross-entropy); halving the gender loss keeps age
-        the main task. Measured on the benchmark split with 3 epochs, a gender weight
-        of 2 was worse on both heads (age MAE 6.48 against 5.81, gender accuracy 0.872
-        against 0.882), so the default stays at 0.5; lower weights are not yet measured.
+        the main task. Measured on the benchmark split, a gender weight of 2 was worse
+        on both heads (3 epochs); at 16 epochs, weights 0.1, 0.25 and 1 moved gender
+        accuracy by no more than one seed's noise and 1 cost 0.3 years of age MAE, so
+        the default stays at 0.5 (see ``BENCHMARKS.md``).
 
     Attributes
     ----------
