@@ -9,6 +9,7 @@ Usage::
 
     python bench/bench_imbalance.py [--data DIR] [--balance SETTING ...] [--param NAME=VALUE ...]
                                     [--save-dir DIR] [--preload] [--seeds 0,1,2]
+    python bench/bench_imbalance.py --models FILE [FILE ...] [--param NAME=VALUE ...]
 
 ``--save-dir`` keeps each fitted model (``imbalance_<setting>.joblib``, a pickle: for
 this machine's own later benchmarks only); each row is printed as soon as its fit ends.
@@ -16,6 +17,10 @@ this machine's own later benchmarks only); each row is printed as soon as its fi
 standard deviation of each figure over the seeds: one seed's differences between
 settings can be noise. ``--preload`` decodes every image once, in parallel, and fits on
 the arrays: the same pixels, without the decoding of every epoch (which starves a GPU).
+``--models`` fits nothing: it scores models saved by ``--save-dir`` on the same test
+faces, with their parameters updated by ``--param`` (``flip_test=False``, say), so that
+rows fitted at different times are compared under one prediction setting. Every row
+also gives the recall of each life-stage range.
 """
 
 import argparse
@@ -29,9 +34,9 @@ import joblib
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from sklearn_age import AgeRegressor, load_utkface
+from sklearn_age import AgeRanges, AgeRegressor, load_utkface
 from sklearn_age.datasets import default_data_dir
-from sklearn_age.metrics import mae_per_range, range_recall_score
+from sklearn_age.metrics import mae_per_range, range_confusion_matrix, range_recall_score
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_core import parse_param, preload_images  # noqa: E402
@@ -49,6 +54,23 @@ def parse_setting(text):
     return (None if name == "none" else name), float(power or 1.0)
 
 
+def score(model, X_test, test_age):
+    """MAE, macro range recall, 66+ MAE and the recall of each range, on the test faces."""
+    predicted = model.predict(X_test)
+    return (
+        np.mean(np.abs(predicted - test_age)),
+        range_recall_score(test_age, predicted),
+        mae_per_range(test_age, predicted)["66+"][0],
+        np.diag(range_confusion_matrix(test_age, predicted, normalize="true")[0]),
+    )
+
+
+def print_row(name, seed, mae, recall, mae_old, per_range, seconds):
+    """One result line: the figures, then the recall of each range."""
+    print(f"{name:>13} {seed:4d} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}  "
+          + " ".join(f"{value:.3f}" for value in per_range), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=default_data_dir())
@@ -58,6 +80,8 @@ def main():
     parser.add_argument("--save-dir", help="keep the fitted models here (joblib files)")
     parser.add_argument("--preload", action="store_true",
                         help="decode the images once and fit on arrays (same pixels)")
+    parser.add_argument("--models", nargs="+", metavar="FILE",
+                        help="score these saved models instead of fitting")
     parser.add_argument("--seeds", default=[0],
                         type=lambda text: [int(seed) for seed in text.split(",")],
                         help="comma-separated random_state values, one fit per seed")
@@ -73,24 +97,28 @@ def main():
     if args.preload:  # every fit shares img_size: decode once
         img_size = AgeRegressor(**dict(args.param)).img_size
         X_train, X_test = (preload_images(paths, img_size) for paths in (train_paths, test_paths))
+    header = (f"{'balance':>13} {'seed':>4} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} "
+              f"{'seconds':>8}  recall per range, {' '.join(AgeRanges().labels)}")
     rows = []
-    for (balance, power), seed in itertools.product(settings, args.seeds):
+    if args.models:
+        print(header)
+    for path in args.models or ():
+        model = joblib.load(path).set_params(**dict(args.param))
+        start = time.perf_counter()
+        figures = score(model, X_test, test_age)
+        rows.append((os.path.basename(path).removesuffix(".joblib").removeprefix("imbalance_"), model.random_state, *figures,
+                     time.perf_counter() - start))
+        print_row(*rows[-1])
+    runs = [] if args.models else itertools.product(settings, args.seeds)
+    for (balance, power), seed in runs:
         name = f"{balance}@{power:g}" if balance and power != 1 else str(balance)
         model = AgeRegressor(**{"verbose": 1, **dict(args.param), "balance": balance,
                                 "balance_power": power, "random_state": seed})
         print(f"--- {model!r}", flush=True)
         start = time.perf_counter()
-        predicted = model.fit(X_train, train_age).predict(X_test)
-        rows.append((
-            name,
-            seed,
-            np.mean(np.abs(predicted - test_age)),
-            range_recall_score(test_age, predicted),
-            mae_per_range(test_age, predicted)["66+"][0],
-            time.perf_counter() - start,
-        ))
-        print("row: " + " ".join(f"{value:.3f}" if isinstance(value, float) else str(value)
-                                 for value in rows[-1]), flush=True)
+        model.fit(X_train, train_age)
+        rows.append((name, seed, *score(model, X_test, test_age), time.perf_counter() - start))
+        print_row(*rows[-1])
         if args.save_dir:
             os.makedirs(args.save_dir, exist_ok=True)
             suffix = f"_seed{seed}" if seed else ""
@@ -99,10 +127,10 @@ def main():
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"machine: {os.cpu_count()} cores; train {len(train_paths)} / test {len(test_paths)}")
-    print(f"{'balance':>13} {'seed':>4} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} {'seconds':>8}")
-    for name, seed, mae, recall, mae_old, seconds in rows:
-        print(f"{name:>13} {seed:4d} {mae:6.3f} {recall:7.3f} {mae_old:8.2f} {seconds:8.0f}")
-    if len(args.seeds) > 1:
+    print(header)
+    for row in rows:
+        print_row(*row)
+    if len(args.seeds) > 1 and not args.models:
         print("mean (standard deviation) over the seeds:")
         for name in dict.fromkeys(row[0] for row in rows):
             scores = np.array([row[2:5] for row in rows if row[0] == name])
