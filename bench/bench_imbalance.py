@@ -106,8 +106,8 @@ def main():
         model = joblib.load(path).set_params(**dict(args.param))
         start = time.perf_counter()
         figures = score(model, X_test, test_age)
-        rows.append((os.path.basename(path).removesuffix(".joblib").removeprefix("imbalance_"), model.random_state, *figures,
-                     time.perf_counter() - start))
+        name = os.path.basename(path).removesuffix(".joblib").removeprefix("imbalance_")
+        rows.append((name, model.random_state, *figures, time.perf_counter() - start))
         print_row(*rows[-1])
     runs = [] if args.models else itertools.product(settings, args.seeds)
     for (balance, power), seed in runs:

@@ -17,7 +17,6 @@ faces to use (400 by default).
 import os
 
 import matplotlib.pyplot as plt
-import numpy as np
 import optuna
 
 from sklearn_age import AgeRegressor, FaceEmbedder, load_utkface

@@ -14,7 +14,9 @@ from sklearn_age.images import read_photo
 from tests.postgres import MissingPostgres, create_database, throwaway_postgres
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("SKLEARN_AGE_DATA", REPO.parent / "shared" / "data" / "utkface_part1"))
+DATA_DIR = Path(
+    os.environ.get("SKLEARN_AGE_DATA", REPO.parent / "shared" / "data" / "utkface_part1")
+)
 
 #: Settings that keep a real fit on real faces to a second or two.
 TINY = dict(img_size=32, max_epochs=1, batch_size=16, random_state=0)

@@ -207,7 +207,9 @@ def test_classifier_fine_ranges_explicit_edges_and_class_weight(small_faces):
         AgeClassifier(**TINY).fit(paths[:3], ["0-5", "6-18", "teen"])
 
 
-@pytest.mark.parametrize("Estimator", [AgeRegressor, AgeClassifier, GenderClassifier, AgeGenderEstimator])
+@pytest.mark.parametrize(
+    "Estimator", [AgeRegressor, AgeClassifier, GenderClassifier, AgeGenderEstimator]
+)
 def test_predict_before_fit(Estimator, small_faces):
     with pytest.raises(NotFittedError):
         Estimator().predict(small_faces[0][:2])

@@ -33,7 +33,8 @@ def test_range_recall_and_f1_on_years_and_labels():
     # life stages of the truth: 0-5, 0-5, 6-18, 19-30; of the predictions:
     # 0-5, 6-18, 6-18, 19-30 -> recalls 1/2, 1, 1 -> macro 5/6
     y_true, y_pred = [2, 5, 10, 25], [3, 7, 12, 29]
-    with pytest.warns(UserWarning, match=r"recall_score: no true samples in age range\(s\) \[.31-45."):
+    message = r"recall_score: no true samples in age range\(s\) \[.31-45."
+    with pytest.warns(UserWarning, match=message):
         assert range_recall_score(y_true, y_pred) == pytest.approx(5 / 6)
     # precisions 1, 1/2, 1 and recalls 1/2, 1, 1 -> F1 2/3, 2/3, 1 -> macro 7/9
     with pytest.warns(UserWarning):

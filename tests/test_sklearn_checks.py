@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_age import AgeClassifier, AgeRegressor, ImageLoader
+from sklearn_age import AgeClassifier, AgeRegressor
 
 FAST = dict(backbone=None, max_epochs=30, batch_size=32, lr=0.05, random_state=0)
 
