@@ -61,8 +61,8 @@ def best_boundary_recall(test_age, predicted, passes=3):
 
     Each lower bound of the life-stage ranges, as applied to the predicted ages, goes in
     turn to the whole year that gives the highest macro recall on these same faces. The
-    result bounds what shifting predictions across the boundaries can gain, which is
-    most of what a change of loss weights does there.
+    result bounds what shifting predictions across the boundaries, the kind of change
+    that loss weights and resampling make there, can gain.
     """
     true = AgeRanges().bin_index(test_age)
     lower = AgeRanges().lower.copy()
@@ -111,6 +111,8 @@ def main():
                         type=lambda text: [int(seed) for seed in text.split(",")],
                         help="comma-separated random_state values, one fit per seed")
     args = parser.parse_args()
+    if args.models and (args.balance or args.save_dir or args.preload):
+        parser.error("--models scores saved models: --balance, --save-dir and --preload fit")
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
