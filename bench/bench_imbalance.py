@@ -112,7 +112,7 @@ def main():
                         help="comma-separated random_state values, one fit per seed")
     args = parser.parse_args()
     if args.models and (args.balance or args.save_dir or args.preload):
-        parser.error("--models scores saved models: --balance, --save-dir and --preload fit")
+        parser.error("--models only scores; --balance, --save-dir and --preload are for fits")
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
