@@ -28,20 +28,17 @@ import argparse
 import os
 import sys
 import time
-import warnings
 
 import joblib
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.utils import Bunch
 
-from sklearn_age import AgeGenderEstimator, AgeRegressor, GenderClassifier, load_utkface
+from sklearn_age import AgeGenderEstimator, AgeRegressor, GenderClassifier
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import error_by_group
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_core import parse_param  # noqa: E402
+from bench_core import core_split, parse_param  # noqa: E402
 
 GENDERS = {0: "male", 1: "female"}
 ETHNICITIES = {0: "White", 1: "Black", 2: "Asian", 3: "Indian", 4: "Others"}
@@ -59,19 +56,6 @@ def fairness(test, ages):
     mae = dict(zip(by_gender.groups.tolist(), by_gender.mae))
     by_race = error_by_group(test.age, ages, test.race)
     return mae[1] - mae[0], by_race
-
-
-def core_split(data):
-    """Paths, ages, genders and ethnicities of the core split's training and test faces."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        faces = load_utkface(data)
-    train_index, test_index = train_test_split(
-        np.arange(len(faces.paths)), test_size=0.2, random_state=0
-    )
-    columns = ("paths", "age", "gender", "race")
-    return (Bunch(**{key: faces[key][index] for key in columns})
-            for index in (train_index, test_index))
 
 
 def fitted(estimator, X, y, models_dir):

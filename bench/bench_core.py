@@ -13,11 +13,13 @@ import os
 import platform
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Bunch
 
 from sklearn_age import AgeRegressor, ImageLoader, load_utkface
 from sklearn_age.cli import parse_param
@@ -31,10 +33,8 @@ def main():
     parser.add_argument("--param", action="append", default=[], type=parse_param)
     args = parser.parse_args()
 
-    faces = load_utkface(args.data)
-    train_paths, test_paths, train_age, test_age = train_test_split(
-        faces.paths, faces.age, test_size=0.2, random_state=0
-    )
+    train, test = core_split(args.data)
+    train_paths, test_paths, train_age, test_age = train.paths, test.paths, train.age, test.age
     model = AgeRegressor(random_state=0, verbose=1, **dict(args.param))
     print(f"train {len(train_paths)} / test {len(test_paths)} faces; {model!r}", flush=True)
 
@@ -57,6 +57,23 @@ def main():
           f"(from JPEG files, batch {model.batch_size}, flip_test={model.flip_test})")
     for label, (mae, count) in mae_per_range(test_age, predicted).items():
         print(f"  MAE {label:>6}: {mae:6.2f}  (n={count})")
+
+
+def core_split(data):
+    """Training and test faces of the core split (80/20, ``random_state=0``).
+
+    Each is a ``Bunch`` of ``paths``, ``age``, ``gender`` and ``race`` arrays: the faces
+    every benchmark compares on.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        faces = load_utkface(data)
+    train_index, test_index = train_test_split(
+        np.arange(len(faces.paths)), test_size=0.2, random_state=0
+    )
+    columns = ("paths", "age", "gender", "race")
+    return (Bunch(**{key: faces[key][index] for key in columns})
+            for index in (train_index, test_index))
 
 
 def preload_images(paths, size, n_jobs=-1):

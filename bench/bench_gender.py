@@ -28,8 +28,7 @@ from sklearn_age import AgeGenderEstimator, GenderClassifier
 from sklearn_age.datasets import default_data_dir
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_age_gender import core_split  # noqa: E402
-from bench_core import parse_param, preload_images  # noqa: E402
+from bench_core import core_split, parse_param, preload_images  # noqa: E402
 
 ESTIMATORS = {"AgeGenderEstimator": AgeGenderEstimator, "GenderClassifier": GenderClassifier}
 

@@ -30,18 +30,16 @@ import itertools
 import os
 import sys
 import time
-import warnings
 
 import joblib
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from sklearn_age import AgeRanges, AgeRegressor, load_utkface
+from sklearn_age import AgeRanges, AgeRegressor
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import mae_per_range, range_confusion_matrix, range_recall_score
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_core import parse_param, preload_images  # noqa: E402
+from bench_core import core_split, parse_param, preload_images  # noqa: E402
 
 
 #: Settings run when none are given: the three asked for, plus a milder resampling.
@@ -64,8 +62,9 @@ def best_boundary_recall(test_age, predicted, passes=3):
     result bounds what shifting predictions across the boundaries, the kind of change
     that loss weights and resampling make there, can gain.
     """
-    true = AgeRanges().bin_index(test_age)
-    lower = AgeRanges().lower.copy()
+    ranges = AgeRanges()
+    true = ranges.bin_index(test_age)
+    lower = ranges.lower.copy()
 
     def recall(bounds):
         bins = np.clip(np.searchsorted(bounds, predicted, side="right") - 1, 0, None)
@@ -114,12 +113,8 @@ def main():
     if args.models and (args.balance or args.save_dir or args.preload):
         parser.error("--models only scores; --balance, --save-dir and --preload are for fits")
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        faces = load_utkface(args.data)
-    train_paths, test_paths, train_age, test_age = train_test_split(
-        faces.paths, faces.age, test_size=0.2, random_state=0
-    )
+    train, test = core_split(args.data)
+    train_paths, test_paths, train_age, test_age = train.paths, test.paths, train.age, test.age
     X_train, X_test = train_paths, test_paths
     if args.preload:  # every fit shares img_size: decode once
         img_size = AgeRegressor(**dict(args.param)).img_size

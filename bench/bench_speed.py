@@ -30,20 +30,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
-from sklearn_age import export_onnx, load_model, load_utkface
+from sklearn_age import export_onnx, load_model
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.images import read_image
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_core import parse_param  # noqa: E402
+from bench_core import core_split, parse_param  # noqa: E402
 
 BATCH = 64
 
@@ -150,11 +148,8 @@ def main():
     parser.add_argument("--param", action="append", default=[], type=parse_param)
     args = parser.parse_args()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        faces = load_utkface(args.data)
-    _, paths, _, ages = train_test_split(faces.paths, faces.age, test_size=0.2, random_state=0)
-    paths = [str(path) for path in paths]
+    _, test = core_split(args.data)
+    paths, ages = [str(path) for path in test.paths], test.age
     model = load_estimator(args.model)
     model.set_params(**dict(args.param))
     rows = []
