@@ -66,6 +66,10 @@ def fitted(estimator, X, y, models_dir):
         wanted = estimator.get_params()
         differ = {key: value for key, value in saved.get_params().items()
                   if key not in ("flip_test", "verbose") and value != wanted[key]}
+        if hasattr(saved, "loss_weights_"):  # defaults resolved at fit time may have changed
+            resolved = {**estimator.DEFAULT_LOSS_WEIGHTS, **(wanted["loss_weights"] or {})}
+            if saved.loss_weights_ != resolved:
+                differ["loss_weights_"] = saved.loss_weights_
         if differ:
             raise SystemExit(f"{path} was fitted with other parameters: {differ}")
         estimator = saved.set_params(flip_test=wanted["flip_test"])
