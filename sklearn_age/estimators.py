@@ -618,9 +618,9 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         defaults, ``{"age": 1.0, "gender": 0.5}``. Both losses start near 0.7 (L1 on
         standardized ages, two-class cross-entropy); halving the gender loss keeps age
         the main task. Measured on the benchmark split, a gender weight of 2 was worse
-        on both heads (3 epochs); at 16 epochs, weights 0.1, 0.25 and 1 moved gender
-        accuracy by no more than one seed's noise and 1 cost 0.3 years of age MAE, so
-        the default stays at 0.5 (see ``BENCHMARKS.md``).
+        on both heads (3 epochs); at 16 epochs, 1 cost 0.3 years of age MAE, and 0.1
+        and 0.25 (three seeds against 0.5) moved both heads by no more than a change
+        of seed does, so the default stays at 0.5 (see ``BENCHMARKS.md``).
 
     Attributes
     ----------
