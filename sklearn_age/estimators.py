@@ -619,8 +619,8 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         standardized ages, two-class cross-entropy); halving the gender loss keeps age
         the main task. Measured on the benchmark split, a gender weight of 2 was worse
         on both heads (3 epochs); at 16 epochs, 1 cost 0.3 years of age MAE, and 0.1
-        and 0.25 (three seeds against 0.5) moved both heads by no more than a change
-        of seed does, so the default stays at 0.5 (see ``BENCHMARKS.md``).
+        (one seed) and 0.25 (three seeds paired with 0.5) moved both heads by no more
+        than a change of seed does, so the default stays at 0.5 (see ``BENCHMARKS.md``).
 
     Attributes
     ----------
