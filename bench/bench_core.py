@@ -34,28 +34,27 @@ def main():
     args = parser.parse_args()
 
     train, test = core_split(args.data)
-    train_paths, test_paths, train_age, test_age = train.paths, test.paths, train.age, test.age
     model = AgeRegressor(random_state=0, verbose=1, **dict(args.param))
-    print(f"train {len(train_paths)} / test {len(test_paths)} faces; {model!r}", flush=True)
+    print(f"train {len(train.paths)} / test {len(test.paths)} faces; {model!r}", flush=True)
 
     start = time.perf_counter()
-    model.fit(train_paths, train_age)
+    model.fit(train.paths, train.age)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    predicted = model.predict(test_paths)
+    predicted = model.predict(test.paths)
     predict_seconds = time.perf_counter() - start
 
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print(f"MAE: {np.mean(np.abs(predicted - test_age)):.3f} years")
-    print(f"CS@5: {cumulative_score(test_age, predicted, 5):.3f}")
+    print(f"MAE: {np.mean(np.abs(predicted - test.age)):.3f} years")
+    print(f"CS@5: {cumulative_score(test.age, predicted, 5):.3f}")
     print(f"fit: {fit_seconds:.0f} s for {model.n_epochs_} epochs "
           f"({fit_seconds / model.n_epochs_:.1f} s per epoch)")
-    print(f"predict: {len(test_paths) / predict_seconds:.0f} images/s "
+    print(f"predict: {len(test.paths) / predict_seconds:.0f} images/s "
           f"(from JPEG files, batch {model.batch_size}, flip_test={model.flip_test})")
-    for label, (mae, count) in mae_per_range(test_age, predicted).items():
+    for label, (mae, count) in mae_per_range(test.age, predicted).items():
         print(f"  MAE {label:>6}: {mae:6.2f}  (n={count})")
 
 

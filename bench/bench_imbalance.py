@@ -114,11 +114,10 @@ def main():
         parser.error("--models only scores; --balance, --save-dir and --preload are for fits")
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
     train, test = core_split(args.data)
-    train_paths, test_paths, train_age, test_age = train.paths, test.paths, train.age, test.age
-    X_train, X_test = train_paths, test_paths
+    X_train, X_test = train.paths, test.paths
     if args.preload:  # every fit shares img_size: decode once
         img_size = AgeRegressor(**dict(args.param)).img_size
-        X_train, X_test = (preload_images(paths, img_size) for paths in (train_paths, test_paths))
+        X_train, X_test = (preload_images(paths, img_size) for paths in (train.paths, test.paths))
     header = (f"{'balance':>13} {'seed':>4} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} "
               f"{'best-b.':>7} {'seconds':>8}  recall per range, {' '.join(AgeRanges().labels)}")
     rows = []
@@ -127,7 +126,7 @@ def main():
     for path in args.models or ():
         model = joblib.load(path).set_params(**dict(args.param))
         start = time.perf_counter()
-        figures = score(model, X_test, test_age)
+        figures = score(model, X_test, test.age)
         name = os.path.basename(path).removesuffix(".joblib").removeprefix("imbalance_")
         rows.append((name, model.random_state, *figures, time.perf_counter() - start))
         print_row(*rows[-1])
@@ -138,8 +137,8 @@ def main():
                                 "balance_power": power, "random_state": seed})
         print(f"--- {model!r}", flush=True)
         start = time.perf_counter()
-        model.fit(X_train, train_age)
-        rows.append((name, seed, *score(model, X_test, test_age), time.perf_counter() - start))
+        model.fit(X_train, train.age)
+        rows.append((name, seed, *score(model, X_test, test.age), time.perf_counter() - start))
         print_row(*rows[-1])
         if args.save_dir:
             os.makedirs(args.save_dir, exist_ok=True)
@@ -148,7 +147,7 @@ def main():
 
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
-    print(f"machine: {os.cpu_count()} cores; train {len(train_paths)} / test {len(test_paths)}")
+    print(f"machine: {os.cpu_count()} cores; train {len(train.paths)} / test {len(test.paths)}")
     print(header)
     for row in rows:
         print_row(*row)
