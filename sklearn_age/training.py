@@ -200,18 +200,22 @@ class AgeGenderLoss(nn.Module):
     ----------
     age_weight, gender_weight : float
         Weights of the two losses.
+    label_smoothing : float, default=0.0
+        Label smoothing of the gender cross-entropy.
     """
 
-    def __init__(self, age_weight=1.0, gender_weight=1.0):
+    def __init__(self, age_weight=1.0, gender_weight=1.0, label_smoothing=0.0):
         super().__init__()
         self.age_weight = age_weight
         self.gender_weight = gender_weight
+        self.label_smoothing = label_smoothing
 
     def parts(self, y_pred, target):
         """The unweighted per-sample loss of each head, by name."""
         return {
             "age": F.l1_loss(y_pred[:, 0], target[:, 0], reduction="none"),
-            "gender": F.cross_entropy(y_pred[:, 1:], target[:, 1].long(), reduction="none"),
+            "gender": F.cross_entropy(y_pred[:, 1:], target[:, 1].long(), reduction="none",
+                                      label_smoothing=self.label_smoothing),
         }
 
     def combine(self, parts):

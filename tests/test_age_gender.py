@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils.estimator_checks import (
@@ -95,6 +96,24 @@ def test_loss_is_the_weighted_sum_of_the_heads_and_is_recorded(gendered_faces):
             for name in ("loss", "age_loss", "gender_loss")
         )
         np.testing.assert_allclose(total, age_loss + 3.0 * gender_loss, rtol=1e-4)
+
+
+@pytest.mark.parametrize("Estimator", [GenderClassifier, AgeGenderEstimator])
+def test_label_smoothing_reaches_the_gender_loss(Estimator, gendered_faces):
+    _, images, age, gender, _ = gendered_faces
+    y = gender if Estimator is GenderClassifier else np.column_stack([age, gender])
+    criterion = Estimator(**TINY, label_smoothing=0.2).fit(images, y).net_.criterion_
+    logits, target = torch.tensor([[0.0, 10.0]]), torch.tensor([1])
+    if Estimator is GenderClassifier:
+        loss = criterion(logits, target)
+    else:
+        loss = criterion.parts(torch.tensor([[0.0, 0.0, 10.0]]), torch.tensor([[0.0, 1.0]]))
+        loss = loss["gender"]
+    # Smoothed target (0.1, 0.9): -(0.1 * log p0 + 0.9 * log p1), p0 = 1 / (1 + e^10).
+    log_p1 = -np.log1p(np.exp(-10.0))
+    assert loss.item() == pytest.approx(-(0.1 * (log_p1 - 10.0) + 0.9 * log_p1), rel=1e-5)
+    with pytest.raises(ValueError, match="'label_smoothing' parameter"):
+        Estimator(**TINY, label_smoothing=1.0).fit(images, y)
 
 
 @pytest.mark.parametrize("Y, message", [
