@@ -103,12 +103,11 @@ def test_label_smoothing_reaches_the_gender_loss(Estimator, gendered_faces):
     _, images, age, gender, _ = gendered_faces
     y = gender if Estimator is GenderClassifier else np.column_stack([age, gender])
     criterion = Estimator(**TINY, label_smoothing=0.2).fit(images, y).net_.criterion_
-    logits, target = torch.tensor([[0.0, 10.0]]), torch.tensor([1])
     if Estimator is GenderClassifier:
-        loss = criterion(logits, target)
-    else:
-        loss = criterion.parts(torch.tensor([[0.0, 0.0, 10.0]]), torch.tensor([[0.0, 1.0]]))
-        loss = loss["gender"]
+        loss = criterion(torch.tensor([[0.0, 10.0]]), torch.tensor([1]))
+    else:  # output 0 is the age head; the target holds (age, gender index)
+        outputs, target = torch.tensor([[0.0, 0.0, 10.0]]), torch.tensor([[0.0, 1.0]])
+        loss = criterion.parts(outputs, target)["gender"]
     # Smoothed target (0.1, 0.9): -(0.1 * log p0 + 0.9 * log p1), p0 = 1 / (1 + e^10).
     log_p1 = -np.log1p(np.exp(-10.0))
     assert loss.item() == pytest.approx(-(0.1 * (log_p1 - 10.0) + 0.9 * log_p1), rel=1e-5)
