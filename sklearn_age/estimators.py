@@ -40,6 +40,9 @@ from .training import (
 #: Predicted ages are clipped to this interval, in years.
 AGE_LIMITS = (0.0, 120.0)
 
+#: Constraint of ``label_smoothing``, shared by every estimator with a cross-entropy.
+_LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
+
 
 class _FaceEstimator(BaseEstimator):
     """Shared machinery: parameters, input checks, skorch construction, batched inference.
@@ -410,7 +413,7 @@ class _FaceClassifier(ClassifierMixin, _FaceEstimator):
     _parameter_constraints = {
         **_FaceEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "label_smoothing": _LABEL_SMOOTHING,
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -664,7 +667,7 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         **_FaceEstimator._parameter_constraints,
         "ranges": [StrOptions(set(PRESETS)), "array-like"],
         "loss_weights": [dict, None],
-        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "label_smoothing": _LABEL_SMOOTHING,
     }
 
     #: Loss weights when ``loss_weights`` leaves them out.
