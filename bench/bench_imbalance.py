@@ -3,18 +3,22 @@
 The same fixed 80/20 split as ``bench_core.py``; prints MAE, macro recall over the
 life-stage ranges and MAE of the 66+ range for each setting. A setting is ``none``,
 ``reweight`` or ``resample``, optionally with a ``balance_power`` after ``@``
-(``resample@0.5``: square-root weights).
+(``resample@0.5``: square-root weights). ``--estimator classifier`` fits
+:class:`~sklearn_age.AgeClassifier` over the life stages instead: it predicts range labels,
+so only the recall figures apply (the MAE columns read ``nan``), and ``reweight`` is then
+``class_weight="balanced"`` by another name (loss weights inverse to class frequency).
 
 Usage::
 
     python bench/bench_imbalance.py [--data DIR] [--balance SETTING ...] [--param NAME=VALUE ...]
                                     [--save-dir DIR] [--preload] [--seeds 0,1,2]
+                                    [--estimator {regressor,classifier}]
     python bench/bench_imbalance.py --models FILE [FILE ...] [--param NAME=VALUE ...]
 
-``--save-dir`` keeps each fitted model (``imbalance_<setting>.joblib``, a pickle: for
-this machine's own later benchmarks only); each row is printed as soon as its fit ends.
-``--seeds`` fits every setting once per ``random_state`` and then prints the mean and
-standard deviation of each figure over the seeds: one seed's differences between
+``--save-dir`` keeps each fitted model (``imbalance_[classifier_]<setting>.joblib``, a
+pickle: for this machine's own later benchmarks only); each row is printed as soon as its
+fit ends. ``--seeds`` fits every setting once per ``random_state`` and then prints the
+mean and standard deviation of each figure over the seeds: one seed's differences between
 settings can be noise. ``--preload`` decodes every image once, in parallel, and fits on
 the arrays: the same pixels, without the decoding of every epoch (which starves a GPU).
 ``--models`` fits nothing: it scores models saved by ``--save-dir`` on the same test
@@ -34,7 +38,9 @@ import time
 import joblib
 import numpy as np
 
-from sklearn_age import AgeRanges, AgeRegressor
+from sklearn.base import is_classifier
+
+from sklearn_age import AgeClassifier, AgeRanges, AgeRegressor
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import mae_per_range, range_confusion_matrix, range_recall_score
 
@@ -44,6 +50,9 @@ from bench_core import core_split, parse_param, preload_images  # noqa: E402
 
 #: Settings run when none are given: the three asked for, plus a milder resampling.
 SETTINGS = ("none", "resample@0.5", "resample", "reweight")
+
+#: What ``--estimator`` fits: years, or life-stage labels.
+ESTIMATORS = {"regressor": AgeRegressor, "classifier": AgeClassifier}
 
 
 def parse_setting(text):
@@ -78,13 +87,19 @@ def best_boundary_recall(test_age, predicted, passes=3):
 
 
 def score(model, X_test, test_age):
-    """MAE, macro range recall, 66+ MAE, recall per range and best-boundary recall."""
+    """MAE, macro range recall, 66+ MAE, recall per range and best-boundary recall.
+
+    A classifier's range labels have no MAE and no boundaries to move: those read NaN.
+    """
     predicted = model.predict(X_test)
+    per_range = np.diag(range_confusion_matrix(test_age, predicted, normalize="true")[0])
+    if is_classifier(model):
+        return np.nan, range_recall_score(test_age, predicted), np.nan, per_range, np.nan
     return (
         np.mean(np.abs(predicted - test_age)),
         range_recall_score(test_age, predicted),
         mae_per_range(test_age, predicted)["66+"][0],
-        np.diag(range_confusion_matrix(test_age, predicted, normalize="true")[0]),
+        per_range,
         best_boundary_recall(test_age, predicted),
     )
 
@@ -109,14 +124,17 @@ def main():
     parser.add_argument("--seeds", default=[0],
                         type=lambda text: [int(seed) for seed in text.split(",")],
                         help="comma-separated random_state values, one fit per seed")
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="regressor",
+                        help="AgeRegressor (years) or AgeClassifier (life-stage labels)")
     args = parser.parse_args()
     if args.models and (args.balance or args.save_dir or args.preload):
         parser.error("--models only scores; --balance, --save-dir and --preload are for fits")
     settings = args.balance or [parse_setting(name) for name in SETTINGS]
+    estimator = ESTIMATORS[args.estimator]
     train, test = core_split(args.data)
     X_train, X_test = train.paths, test.paths
     if args.preload:  # every fit shares img_size: decode once
-        img_size = AgeRegressor(**dict(args.param)).img_size
+        img_size = estimator(**dict(args.param)).img_size
         X_train, X_test = (preload_images(paths, img_size) for paths in (train.paths, test.paths))
     header = (f"{'balance':>13} {'seed':>4} {'MAE':>6} {'recall':>7} {'MAE 66+':>8} "
               f"{'best-b.':>7} {'seconds':>8}  recall per range, {' '.join(AgeRanges().labels)}")
@@ -133,8 +151,8 @@ def main():
     runs = [] if args.models else itertools.product(settings, args.seeds)
     for (balance, power), seed in runs:
         name = f"{balance}@{power:g}" if balance and power != 1 else str(balance)
-        model = AgeRegressor(**{"verbose": 1, **dict(args.param), "balance": balance,
-                                "balance_power": power, "random_state": seed})
+        model = estimator(**{"verbose": 1, **dict(args.param), "balance": balance,
+                             "balance_power": power, "random_state": seed})
         print(f"--- {model!r}", flush=True)
         start = time.perf_counter()
         model.fit(X_train, train.age)
@@ -143,7 +161,9 @@ def main():
         if args.save_dir:
             os.makedirs(args.save_dir, exist_ok=True)
             suffix = f"_seed{seed}" if seed else ""
-            joblib.dump(model, os.path.join(args.save_dir, f"imbalance_{name}{suffix}.joblib"))
+            kind = "classifier_" if args.estimator == "classifier" else ""
+            joblib.dump(model, os.path.join(args.save_dir,
+                                            f"imbalance_{kind}{name}{suffix}.joblib"))
 
     print("\n--- results ---")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
