@@ -9,10 +9,16 @@ and on, split into children (0-12) and the rest, and its age MAE when it has an 
 ``--preload`` decodes every image once, in parallel, and fits on the arrays: the same
 pixels as a fit on the paths, without the decoding of every epoch (which starves a GPU).
 
+``--models`` fits nothing: it loads saved models (joblib files of this machine's own
+benchmarks) and prints, with the flip test off, their gender accuracy per age band and
+the best accuracy that any one decision threshold on the female probability reaches on
+the test faces themselves: the most that recalibrating the threshold could gain.
+
 Usage::
 
     python bench/bench_gender.py --variant GenderClassifier --variant AgeGenderEstimator \\
         [--data DIR] [--param NAME=VALUE ...] [--preload]
+    python bench/bench_gender.py --models FILE [FILE ...] [--data DIR]
 """
 
 import argparse
@@ -21,6 +27,7 @@ import os
 import sys
 import time
 
+import joblib
 import numpy as np
 import torch
 
@@ -34,6 +41,9 @@ ESTIMATORS = {"AgeGenderEstimator": AgeGenderEstimator, "GenderClassifier": Gend
 
 #: Faces up to this age count as children in the split accuracy.
 CHILD_AGE = 12
+
+#: Age bands (inclusive) of the accuracy that ``--models`` prints.
+AGE_BANDS = ((0, 2), (3, 5), (6, 12), (13, 19), (20, 59), (60, 120))
 
 
 def parse_variant(text):
@@ -66,18 +76,52 @@ def gender_accuracy(model, X, test):
     return correct.mean(), correct[child].mean(), correct[~child].mean(), mae
 
 
+def female_probability(model, X):
+    """Probability of gender label 1 (female in UTKFace) for each face."""
+    if isinstance(model, AgeGenderEstimator):
+        return model.predict_gender_proba(X)[:, list(model.gender_classes_).index(1)]
+    return model.predict_proba(X)[:, list(model.classes_).index(1)]
+
+
+def rescore(path, test):
+    """Accuracy of a saved model per age band, and at its best threshold on these faces."""
+    model = joblib.load(path)
+    model.flip_test = False  # not set_params: pickles may predate newer parameters
+    female = female_probability(model, test.paths)
+
+    def accuracy(threshold, faces=slice(None)):
+        return np.mean((female[faces] > threshold) == test.gender[faces])
+
+    best = max(np.linspace(0.05, 0.95, 91), key=accuracy)
+    print(f"{path}: accuracy {accuracy(0.5):.3f}; "
+          f"best threshold {best:.2f} on the test faces gives {accuracy(best):.3f}")
+    for low, high in AGE_BANDS:
+        band = (test.age >= low) & (test.age <= high)
+        print(f"  ages {low:>2}-{high:<3} {band.sum():4d} faces: "
+              f"accuracy {accuracy(0.5, band):.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=default_data_dir())
-    parser.add_argument("--variant", action="append", required=True, type=parse_variant)
+    parser.add_argument("--variant", action="append", default=[], type=parse_variant)
     parser.add_argument("--param", action="append", default=[], type=parse_param,
                         help="parameters given to every variant (a variant's own win)")
     parser.add_argument("--preload", action="store_true",
                         help="decode the images once and fit on arrays")
+    parser.add_argument("--models", nargs="+", default=[], metavar="FILE",
+                        help="re-score these saved models instead of fitting")
     args = parser.parse_args()
+    if bool(args.models) == bool(args.variant):
+        parser.error("give either --variant (fit) or --models (re-score)")
     train, test = core_split(args.data)
     print(f"train {len(train.paths)} / test {len(test.paths)} faces; "
           f"{np.sum(test.age <= CHILD_AGE)} test children", flush=True)
+    for path in args.models:
+        rescore(path, test)
+    if args.models:
+        print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+        return
 
     rows = []
     decoded = {}  # img_size -> (training images, test images), with --preload
