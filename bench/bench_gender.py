@@ -114,6 +114,8 @@ def main():
     args = parser.parse_args()
     if bool(args.models) == bool(args.variant):
         parser.error("give either --variant (fit) or --models (re-score)")
+    if args.models and (args.param or args.preload):
+        parser.error("--models only re-scores; --param and --preload are for fits")
     train, test = core_split(args.data)
     print(f"train {len(train.paths)} / test {len(test.paths)} faces; "
           f"{np.sum(test.age <= CHILD_AGE)} test children", flush=True)

@@ -37,7 +37,6 @@ import time
 
 import joblib
 import numpy as np
-
 from sklearn.base import is_classifier
 
 from sklearn_age import AgeClassifier, AgeRanges, AgeRegressor
