@@ -83,11 +83,10 @@ def female_probability(model, X):
     return model.predict_proba(X)[:, list(model.classes_).index(1)]
 
 
-def rescore(path, test):
+def rescore(path, model, X_test, test):
     """Accuracy of a saved model per age band, and at its best threshold on these faces."""
-    model = joblib.load(path)
     model.flip_test = False  # not set_params: pickles may predate newer parameters
-    female = female_probability(model, test.paths)
+    female = female_probability(model, X_test)
 
     def accuracy(threshold, faces=slice(None)):
         return np.mean((female[faces] > threshold) == test.gender[faces])
@@ -119,8 +118,12 @@ def main():
     train, test = core_split(args.data)
     print(f"train {len(train.paths)} / test {len(test.paths)} faces; "
           f"{np.sum(test.age <= CHILD_AGE)} test children", flush=True)
+    test_images = {}  # img_size -> the test faces decoded once, shared by the models
     for path in args.models:
-        rescore(path, test)
+        model = joblib.load(path)
+        if model.img_size not in test_images:
+            test_images[model.img_size] = preload_images(test.paths, model.img_size)
+        rescore(path, model, test_images[model.img_size], test)
     if args.models:
         print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
         return
