@@ -4,6 +4,7 @@ Nothing here knows about scikit-learn; the estimators assemble these parts.
 """
 
 import os
+import warnings
 
 import timm
 import torch
@@ -104,11 +105,7 @@ def create_imagenet_model(name, pretrained):
     try:
         model = timm.create_model(name, pretrained=hub)
     except Exception as exc:
-        raise RuntimeError(
-            f"Could not download pretrained weights for {name!r} from the hub ({exc}). "
-            f"Offline, use backbone={DEFAULT_BACKBONE!r} (weights ship with the package), "
-            "pass a weights file path as pretrained, or pretrained=False."
-        ) from exc
+        raise _creation_error(name, hub, exc) from exc
     if offline:
         load_offline_lite0(model)
     elif isinstance(pretrained, (str, os.PathLike)):
@@ -116,21 +113,63 @@ def create_imagenet_model(name, pretrained):
     return model
 
 
+def _creation_error(name, hub, exc):
+    """The error to raise when ``timm.create_model(name, pretrained=hub)`` failed.
+
+    Only a failure that building the model without weights does not repeat is put down
+    to the hub download.
+    """
+    if hub:
+        try:
+            timm.create_model(name, pretrained=False)
+        except Exception:
+            pass
+        else:
+            return RuntimeError(
+                f"Could not download pretrained weights for {name!r} from the hub ({exc}). "
+                f"Offline, use backbone={DEFAULT_BACKBONE!r} (weights ship with the package), "
+                "pass a weights file path as pretrained, or pretrained=False."
+            )
+    return RuntimeError(f"timm could not build the backbone {name!r}: {exc}")
+
+
 def _load_weights_file(model, path):
-    state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    """Load a state dict file into ``model`` by key, all but its ImageNet classifier.
+
+    Every other tensor of the model must be in the file, with its shape; tensors of the
+    file that the model lacks are ignored with a warning.
+    """
+    path = os.fspath(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     own = model.state_dict()
-    state = {k: v for k, v in state.items() if k in own}
-    if not state:
-        raise ValueError(f"Weights file {os.fspath(path)!r} shares no tensor with the model.")
-    wrong = [k for k, v in state.items() if tuple(v.shape) != tuple(own[k].shape)]
+    classifier = {f"{model.pretrained_cfg.get('classifier')}.{suffix}"
+                  for suffix in ("weight", "bias")}
+    shared = {k: v for k, v in state.items() if k in own and k not in classifier}
+    if not shared:
+        raise ValueError(f"Weights file {path!r} shares no tensor with the model.")
+    wrong = [k for k, v in shared.items() if tuple(v.shape) != tuple(own[k].shape)]
     if wrong:
         raise ValueError(
-            f"Weights file {os.fspath(path)!r}: tensor {wrong[0]!r} has shape "
-            f"{tuple(state[wrong[0]].shape)}, the model needs {tuple(own[wrong[0]].shape)}."
+            f"Weights file {path!r}: tensor {wrong[0]!r} has shape "
+            f"{tuple(shared[wrong[0]].shape)}, the model needs {tuple(own[wrong[0]].shape)}."
         )
-    model.load_state_dict(state, strict=False)
+    missing = [k for k in own if k not in shared and k not in classifier]
+    if missing:
+        raise ValueError(
+            f"Weights file {path!r} lacks {len(missing)} of the model's {len(own)} tensors "
+            f"(first: {missing[:3]}); it was saved from another architecture."
+        )
+    unused = [k for k in state if k not in own and k not in classifier]
+    if unused:
+        warnings.warn(
+            f"Weights file {path!r}: {len(unused)} tensor(s) match nothing in the model and "
+            f"were ignored (first: {unused[:3]}).",
+            UserWarning,
+            stacklevel=3,
+        )
+    model.load_state_dict(shared, strict=False)
 
 
 def create_backbone(name, pretrained):
@@ -159,7 +198,7 @@ def create_backbone(name, pretrained):
 
 
 class ImageNormalizer(nn.Module):
-    """``uint8`` images ``(n, H, W, 3)`` to normalized float ``(n, 3, H, W)``, channels-last."""
+    """Images ``(n, H, W, 3)`` in 0-255 to normalized float ``(n, 3, H, W)``, channels-last."""
 
     def __init__(self, mean, std):
         super().__init__()
@@ -186,9 +225,9 @@ class FaceModel(nn.Module):
     dropout : float
         Dropout before the head.
     normalizer : nn.Module or None
-        Applied to the raw input first (only with a backbone).
+        Turns the raw images into the backbone's input (only with a backbone).
     augmenter : nn.Module or None
-        Applied after normalization, in training mode only.
+        Applied to the raw images before normalization, in training mode only.
     flip_average : bool
         In evaluation mode, average the outputs for each image and its mirror.
     n_features : int or None
@@ -209,10 +248,10 @@ class FaceModel(nn.Module):
         return x if self.backbone is None else self.backbone(x)
 
     def forward(self, x):
-        if self.normalizer is not None:
-            x = self.normalizer(x)
         if self.training and self.augmenter is not None:
             x = self.augmenter(x)
+        if self.normalizer is not None:
+            x = self.normalizer(x)
         if not self.training and self.flip_average:
             features = self._features(torch.cat([x, x.flip(3)]))
             # x.shape[0], not len(x): len() would fix the batch size in an exported graph.

@@ -62,3 +62,46 @@ def test_weights_file_path(tmp_path):
 def test_simple_cnn_features():
     net = SimpleCNN()
     assert net(torch.zeros(2, 3, 32, 32)).shape == (2, net.num_features)
+
+
+def test_weights_file_from_another_architecture_is_an_error(tmp_path):
+    """A file whose keys only half match the model is refused, not half loaded."""
+    state = create_model("resnet10t").state_dict()
+    half = dict(list(state.items())[: len(state) // 2])
+    torch.save(half, tmp_path / "half.pt")
+    with pytest.raises(ValueError, match=r"half\.pt.* lacks \d+ of the model's"):
+        create_backbone("resnet10t", str(tmp_path / "half.pt"))
+
+
+def test_weights_file_extra_tensors_warn_and_the_classifier_may_differ(tmp_path):
+    model = create_model("resnet10t", num_classes=7)
+    state = {**model.state_dict(), "extra.weight": torch.zeros(3)}
+    torch.save(state, tmp_path / "w.pt")
+    with pytest.warns(UserWarning, match=r"1 tensor\(s\) match nothing.*extra\.weight"):
+        loaded, _, _ = create_backbone("resnet10t", str(tmp_path / "w.pt"))
+    np.testing.assert_array_equal(
+        loaded.conv1[0].weight.detach(), model.conv1[0].weight.detach()
+    )
+
+
+def test_a_build_failure_is_not_called_a_download_failure(monkeypatch):
+    """Only a failure that building without weights does not repeat blames the hub."""
+    import timm
+
+    real = timm.create_model
+
+    def offline_hub(name, pretrained=False, **kwargs):
+        if pretrained:
+            raise OSError("network is unreachable")
+        return real(name, pretrained=False, **kwargs)
+
+    monkeypatch.setattr(timm, "create_model", offline_hub)
+    with pytest.raises(RuntimeError, match="Could not download pretrained weights"):
+        create_imagenet_model("resnet10t", pretrained=True)
+
+    def broken(name, pretrained=False, **kwargs):
+        raise TypeError("unexpected keyword argument 'drop_rate'")
+
+    monkeypatch.setattr(timm, "create_model", broken)
+    with pytest.raises(RuntimeError, match="timm could not build the backbone 'resnet10t'"):
+        create_imagenet_model("resnet10t", pretrained=True)
