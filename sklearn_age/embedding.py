@@ -2,6 +2,7 @@
 
 from numbers import Integral
 
+import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -13,10 +14,11 @@ from .nets import DEFAULT_BACKBONE, ImageNormalizer, create_backbone
 from .training import FaceDataset
 
 
-def _embed(model, backbone, pretrained, img_size, batch_size, device, X):
+def _embed(model, weights_digest, img_size, batch_size, device, X):
     """Embeddings of ``X`` (paths or images) by a frozen ``model``: ``(n, d)`` float32.
 
-    ``backbone`` and ``pretrained`` name the model for the cache, which ignores ``model``.
+    ``weights_digest`` (a hash of the model's weights) stands for ``model`` in the cache
+    key: the cache ignores ``model`` itself.
     """
     loader = torch.utils.data.DataLoader(
         FaceDataset(X, img_size=img_size), batch_size=batch_size
@@ -56,6 +58,9 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
     ----------
     model_ : torch.nn.Module
         Normalization and the frozen backbone, in evaluation mode.
+    weights_digest_ : str
+        A hash of the backbone's weights: the cache's name for the model, so that two
+        embedders share cached embeddings only when their weights are the same.
     n_features_out_ : int
         Width of the embeddings.
 
@@ -86,7 +91,7 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X, y=None):
-        """Check the parameters and the backbone; nothing is learned from ``X``.
+        """Build the frozen backbone; nothing is learned from ``X``.
 
         Parameters
         ----------
@@ -104,6 +109,9 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         self.model_ = torch.nn.Sequential(
             ImageNormalizer(mean, std), backbone.to(memory_format=torch.channels_last)
         ).to(self.device).eval()
+        self.weights_digest_ = joblib.hash(
+            [tensor.cpu().numpy() for tensor in backbone.state_dict().values()]
+        )
         self.n_features_out_ = backbone.num_features
         return self
 
@@ -118,13 +126,18 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         -------
         embeddings : ndarray of shape (n, ``n_features_out_``), dtype float32
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "model_")
         X = check_paths(X) if is_path_list(X) else check_images(X)
         embed = check_memory(self.memory).cache(_embed, ignore=["model"])
-        return embed(self.model_, self.backbone, self.pretrained, self.img_size,
-                     self.batch_size, self.device, X)
+        return embed(self.model_, self.weights_digest_, self.img_size, self.batch_size,
+                     self.device, X)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``embedding0``, ``embedding1``, ..."""
-        check_is_fitted(self)
+        check_is_fitted(self, "model_")
         return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True  # fit builds the backbone
+        return tags

@@ -1,6 +1,8 @@
 """FaceEmbedder: frozen features, cached, feeding a head-only regressor."""
 
 import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
@@ -44,3 +46,18 @@ def test_fast_path_grid_search_embeds_each_input_once(small_faces, tmp_path, mon
     # plus the refit on all faces.
     assert sum(calls) == 5 * 40 + 40
     assert search.predict(paths[40:44]).shape == (4,)
+
+
+def test_transform_before_fit_is_a_not_fitted_error(small_faces):
+    with pytest.raises(NotFittedError):
+        FaceEmbedder(img_size=32).transform(small_faces[0][:2])
+
+
+def test_the_cache_tells_different_weights_apart(small_faces, tmp_path):
+    """Two randomly initialised backbones must not share cached embeddings."""
+    paths = small_faces[0][:4]
+    cache = str(tmp_path / "cache")
+    first = FaceEmbedder("simple_cnn", img_size=32, memory=cache).fit(paths)
+    second = FaceEmbedder("simple_cnn", img_size=32, memory=cache).fit(paths)
+    assert first.weights_digest_ != second.weights_digest_
+    assert not np.allclose(first.transform(paths), second.transform(paths))
