@@ -1,31 +1,44 @@
-"""sklearn-age: scikit-learn estimators for age from face photos."""
+"""sklearn-age: scikit-learn estimators for age from face photos.
 
-from .datasets import load_image_folder, load_utkface
-from .embedding import FaceEmbedder
-from .estimators import AgeClassifier, AgeGenderEstimator, AgeRegressor, GenderClassifier
-from .faces import FaceCropper, predict_faces
-from .images import ImageLoader, ImageLoadError, read_image
-from .ranges import AgeRanges
-from .serialization import ModelFileError, export_onnx, load_model, save_model
+Public names are imported on first use (PEP 562), so ``import sklearn_age`` and
+``import sklearn_age.metrics`` load neither torch nor skorch nor timm.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AgeClassifier",
-    "AgeGenderEstimator",
-    "AgeRanges",
-    "AgeRegressor",
-    "FaceCropper",
-    "FaceEmbedder",
-    "GenderClassifier",
-    "ImageLoadError",
-    "ImageLoader",
-    "ModelFileError",
-    "export_onnx",
-    "load_image_folder",
-    "load_model",
-    "load_utkface",
-    "predict_faces",
-    "read_image",
-    "save_model",
-]
+#: Public name -> the module that defines it.
+_MODULE_OF = {
+    "AgeClassifier": "estimators",
+    "AgeGenderEstimator": "estimators",
+    "AgeRanges": "ranges",
+    "AgeRegressor": "estimators",
+    "FaceCropper": "faces",
+    "FaceEmbedder": "embedding",
+    "GenderClassifier": "estimators",
+    "ImageLoadError": "images",
+    "ImageLoader": "images",
+    "ModelFileError": "serialization",
+    "export_onnx": "serialization",
+    "load_image_folder": "datasets",
+    "load_model": "serialization",
+    "load_utkface": "datasets",
+    "predict_faces": "faces",
+    "read_image": "images",
+    "save_model": "serialization",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -287,7 +287,7 @@ NO_PICKLE_SCRIPT = """
 import _pickle, pickle, sys
 import numpy as np
 import torch
-import sklearn_age
+from sklearn_age import load_model  # imports (skorch subclasses Unpickler) come first
 
 def refuse(*args, **kwargs):
     raise AssertionError("pickle was used")
@@ -297,7 +297,7 @@ for module in (pickle, _pickle):
         setattr(module, name, refuse)
 torch.load = refuse
 
-model = sklearn_age.load_model(sys.argv[1])
+model = load_model(sys.argv[1])
 np.save(sys.argv[3], model.predict(np.load(sys.argv[2])))
 """
 
