@@ -345,21 +345,25 @@ def evaluation_tables(estimator, faces):
 
     predicted = describe_faces(estimator, faces["paths"])
     age = np.asarray(predicted["age"])
+    ranges = _model_ranges(estimator)
     scores = [{"metric": "faces", "value": len(age)}]
     tables = []
     if age.dtype.kind == "f":
         scores += [{"metric": "MAE (years)", "value": f"{np.mean(np.abs(age - faces['age'])):.3f}"},
                    {"metric": "CS@5", "value": f"{cumulative_score(faces['age'], age):.3f}"}]
-        per_range = [{"range": label, "faces": count, "MAE": f"{mae:.2f}"}
-                     for label, (mae, count) in mae_per_range(faces["age"], age).items()]
+    if age.dtype.kind == "f" and ranges is not None:
+        per_range = [{"range": label, "faces": count, "MAE": f"{mae:.2f}"} for label, (mae, count)
+                     in mae_per_range(faces["age"], age, ranges).items()]
         tables.append(("Per age range", per_range, ("range", "faces", "MAE")))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        scores += [
-            {"metric": "range recall (macro)",
-             "value": f"{range_recall_score(faces['age'], age):.3f}"},
-            {"metric": "range F1 (macro)", "value": f"{range_f1_score(faces['age'], age):.3f}"},
-        ]
+    if ranges is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            scores += [
+                {"metric": "range recall (macro)",
+                 "value": f"{range_recall_score(faces['age'], age, ranges):.3f}"},
+                {"metric": "range F1 (macro)",
+                 "value": f"{range_f1_score(faces['age'], age, ranges):.3f}"},
+            ]
     if "gender" in predicted and "gender" in faces:
         truth = GENDER_NAMES[faces["gender"]]
         scores.append({"metric": "gender accuracy",
@@ -376,6 +380,15 @@ def evaluation_tables(estimator, faces):
                              f"x{report.worst_ratio:.2f} of overall"})
                 tables.append((f"Error by {name}", rows, (name, "faces", "MAE", "CS@5")))
     return scores, tables
+
+
+def _model_ranges(estimator):
+    """The age ranges a model predicts or was balanced over, or None for plain labels."""
+    from sklearn.pipeline import Pipeline
+
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    fitted = getattr(final, "ranges_", None)
+    return fitted if fitted is not None else getattr(final, "ranges", None)
 
 
 def command_evaluate(args):

@@ -5,6 +5,8 @@ module and the skorch net in ``fit``, and runs prediction in batches; the classi
 share a second layer (labels, class weights, probabilities).
 """
 
+import copy
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +16,7 @@ from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.metrics import mean_absolute_error
+from sklearn.metrics import accuracy_score, mean_absolute_error
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -24,10 +26,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .checkpoints import EpochCheckpoint, training_config
 from .images import check_images, check_paths, is_path_list
 from .nets import DEFAULT_BACKBONE, FaceModel, ImageNormalizer, create_backbone
 from .ranges import AgeRanges, PRESETS
-from .targets import AGE_GENDER_COLUMNS, check_ages, check_labels, split_age_gender
+from .targets import (
+    AGE_GENDER_COLUMNS,
+    MAX_AGE,
+    check_ages,
+    check_labels,
+    split_age_gender,
+)
 from .training import (
     AgeGenderLoss,
     BatchAugmenter,
@@ -35,10 +44,11 @@ from .training import (
     FaceNet,
     WarmupCosineSchedule,
     balancing_weights,
+    seeded_rng,
 )
 
 #: Predicted ages are clipped to this interval, in years.
-AGE_LIMITS = (0.0, 120.0)
+AGE_LIMITS = (0.0, MAX_AGE)
 
 #: Constraint of ``label_smoothing``, shared by every estimator with a cross-entropy.
 _LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
@@ -54,7 +64,7 @@ class _FaceEstimator(BaseEstimator):
 
     _parameter_constraints = {
         "backbone": [str, None],
-        "pretrained": ["boolean", str],
+        "pretrained": ["boolean", str, os.PathLike],
         "img_size": [Interval(Integral, 16, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -73,6 +83,8 @@ class _FaceEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -98,6 +110,8 @@ class _FaceEstimator(BaseEstimator):
         random_state=None,
         device="cpu",
         verbose=0,
+        checkpoint_dir=None,
+        warm_start=False,
     ):
         self.backbone = backbone
         self.pretrained = pretrained
@@ -119,6 +133,8 @@ class _FaceEstimator(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.warm_start = warm_start
 
     # -- input -----------------------------------------------------------------------
     def _check_X(self, X, reset):
@@ -166,11 +182,15 @@ class _FaceEstimator(BaseEstimator):
             callbacks.append(("progress", ProgressBar()))
         return callbacks + list(self.callbacks or [])
 
-    def _build_net(self, n_outputs, seed):
+    def _build_net(self, n_outputs, seed, checkpoint=None):
+        """The skorch net, with ``checkpoint`` (an :class:`EpochCheckpoint`) last."""
         split = (
             ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
             if self.early_stopping else None
         )
+        callbacks = self._callbacks()
+        if checkpoint is not None:
+            callbacks.append(("epoch_checkpoint", checkpoint))
         return FaceNet(
             self._build_module(n_outputs),
             criterion=self._make_criterion(),
@@ -181,7 +201,7 @@ class _FaceEstimator(BaseEstimator):
             batch_size=self.batch_size,
             iterator_train__shuffle=True,
             train_split=split,
-            callbacks=self._callbacks(),
+            callbacks=callbacks,
             device=self.device,
             verbose=int(self.verbose),
             l1_lambda=self.l1_lambda,
@@ -190,19 +210,61 @@ class _FaceEstimator(BaseEstimator):
         )
 
     def _fit_net(self, X, y, sample_weight):
-        X = self._check_X(X, reset=True)
+        X = self._check_X(X, reset=not self._continuing())
         check_consistent_length(X, _require_y(self, y))
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
         targets, n_outputs = self._encode_targets(y, sample_weight)
         groups = self._balance_groups(y, targets)
         sample_weight = sample_weight * self._extra_weights(targets, groups)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.net_ = self._build_net(n_outputs, seed)
-            self.net_.fit(self._dataset(X, targets, sample_weight, groups), y=None)
-        self.n_epochs_ = len(self.net_.history)
+        checkpoint = self._checkpoint(X, targets, sample_weight, seed)
+        seed = seed if checkpoint is None else checkpoint.seed
+        with seeded_rng(seed, self.device):
+            net = self._build_net(n_outputs, seed, checkpoint).initialize()
+            done = self._start(net, checkpoint)
+            self.net_ = net  # set before training: callbacks may score the model per epoch
+            net.partial_fit(self._dataset(X, targets, sample_weight, groups),
+                            epochs=self.max_epochs - done)
+        self.n_epochs_ = len(net.history)
         return self
+
+    def _continuing(self):
+        """Whether this fit continues the fitted network (``warm_start=True``)."""
+        return self.warm_start and hasattr(self, "net_")
+
+    def _checkpoint(self, X, targets, sample_weight, seed):
+        """The callback that checkpoints every epoch in ``checkpoint_dir`` (None without)."""
+        if self.checkpoint_dir is None:
+            return None
+        if self._continuing():
+            raise ValueError(
+                "warm_start=True continues the fitted network in memory; it cannot also "
+                f"resume from checkpoint_dir={os.fspath(self.checkpoint_dir)!r}. Set "
+                "checkpoint_dir=None to continue training, or warm_start=False to resume "
+                "the fit that the folder holds."
+            )
+        config = training_config(self, X, targets, sample_weight)
+        return EpochCheckpoint.open(self.checkpoint_dir, config, seed)
+
+    def _start(self, net, checkpoint):
+        """Load into the initialized ``net`` what this fit starts from; return its epochs.
+
+        With ``warm_start``, the fitted network's weights and history (0 epochs of this
+        fit done); with a checkpoint, its last finished epoch; else nothing.
+        """
+        if not self._continuing():
+            return 0 if checkpoint is None else checkpoint.restore(net)
+        try:
+            net.module_.load_state_dict(self.net_.module_.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True cannot continue the fitted network: the current parameters "
+                f"build another network ({exc}). Fit with warm_start=False."
+            ) from exc
+        net.history = copy.deepcopy(self.net_.history)
+        return 0
 
     # -- inference -------------------------------------------------------------------
     def _forward(self, X):
@@ -231,10 +293,14 @@ class _AgeOutputMixin:
     """Standardized ages for training, and network outputs back to years."""
 
     def _standardize_ages(self, ages, sample_weight):
-        """Set ``y_mean_`` and ``y_scale_`` (weighted) and return standardized float32 ages."""
-        self.y_mean_ = float(np.average(ages, weights=sample_weight))
-        self.y_scale_ = float(np.sqrt(np.average((ages - self.y_mean_) ** 2,
-                                                 weights=sample_weight))) or 1.0
+        """Set ``y_mean_`` and ``y_scale_`` (weighted) and return standardized float32 ages.
+
+        A warm start keeps those of the fitted network, which learned on that scale.
+        """
+        if not self._continuing():
+            self.y_mean_ = float(np.average(ages, weights=sample_weight))
+            self.y_scale_ = float(np.sqrt(np.average((ages - self.y_mean_) ** 2,
+                                                     weights=sample_weight))) or 1.0
         return ((ages - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def _years(self, outputs):
@@ -258,7 +324,7 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
     backbone : str or None, default="tf_efficientnet_lite0"
         A timm model name, ``"simple_cnn"`` (small CNN trained from scratch) or ``None``
         (``X`` is a 2-D feature matrix and the net is only the head).
-    pretrained : bool or str, default=True
+    pretrained : bool, str or os.PathLike, default=True
         Start from ImageNet weights (offline for the default backbone, timm's hub for
         others), from a weights file (a path), or from random weights (``False``).
     img_size : int, default=112
@@ -305,6 +371,20 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
         Torch device, such as ``"cpu"`` or ``"cuda"``.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar per epoch.
+    checkpoint_dir : str, os.PathLike or None, default=None
+        Folder where every finished epoch saves the whole training state (weights,
+        optimizer, learning-rate schedule, history, random generator). A fit given a
+        folder that holds a checkpoint resumes from its last finished epoch: on the CPU it
+        ends as the uninterrupted fit would have. A finished fit is loaded, with no more
+        epochs. A checkpoint of another fit (estimator, parameters other than
+        ``callbacks``, ``device``, ``verbose``, ``warm_start``, or training data) or a
+        damaged one is a ``ValueError``, never a silent restart: use one folder per fit.
+    warm_start : bool, default=False
+        When fitted already, continue from the fitted network's weights and history:
+        ``fit`` trains ``max_epochs`` more epochs on the data it is given, with a fresh
+        optimizer and learning-rate schedule. The targets keep the first fit's encoding
+        (its ``y_mean_`` and ``y_scale_``; for classifiers, its ``classes_``, which new
+        labels must be among).
 
     Attributes
     ----------
@@ -313,7 +393,8 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
     history_ : skorch.History
         Shortcut for ``net_.history``.
     n_epochs_ : int
-        Epochs actually trained.
+        Epochs trained, counting those of a resumed checkpoint and, with
+        ``warm_start``, of the earlier fits.
     y_mean_, y_scale_ : float
         Weighted mean and standard deviation of the training ages (used to
         standardize them).
@@ -339,7 +420,7 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
                  max_epochs=16, batch_size=64, augment=True, flip_test=False,
                  early_stopping=False, patience=3, validation_fraction=0.1, balance=None,
                  balance_power=1.0, callbacks=None, random_state=None, device="cpu",
-                 verbose=0):
+                 verbose=0, checkpoint_dir=None, warm_start=False):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
@@ -347,7 +428,8 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
             validation_fraction=validation_fraction, balance=balance,
             balance_power=balance_power, callbacks=callbacks, random_state=random_state,
-            device=device, verbose=verbose,
+            device=device, verbose=verbose, checkpoint_dir=checkpoint_dir,
+            warm_start=warm_start,
         )
         self.ranges = ranges
 
@@ -400,6 +482,7 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
+        tags.target_tags.positive_only = True  # ages: negative years are refused
         return tags
 
 
@@ -437,7 +520,11 @@ class _FaceClassifier(ClassifierMixin, _FaceEstimator):
         return self._fit_net(X, y, sample_weight)
 
     def _encode_targets(self, y, sample_weight):
-        self.classes_, encoded = self._encode_labels(column_or_1d(y, warn=True))
+        classes, encoded = self._encode_labels(column_or_1d(y, warn=True))
+        if self._continuing():
+            encoded = _continued_labels(self.classes_, classes[encoded], "classes_")
+            return encoded, len(self.classes_)
+        self.classes_ = classes
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least two classes in y; found "
@@ -455,7 +542,7 @@ class _FaceClassifier(ClassifierMixin, _FaceEstimator):
     def _extra_weights(self, targets, groups):
         weights = super()._extra_weights(targets, groups)
         if self.class_weight is not None:
-            weights = weights * compute_sample_weight(self.class_weight, targets)
+            weights = weights * compute_sample_weight(self.class_weight, self.classes_[targets])
         return np.asarray(weights, dtype=np.float32)
 
     def predict_proba(self, X):
@@ -506,7 +593,9 @@ class AgeClassifier(_FaceClassifier):
         such as ``"19-30"``. ``None`` takes ``y`` as class labels as they are.
         ``balance`` evens out these classes.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss; ``"balanced"`` is inverse to frequency.
+        Weights of the classes in the loss; ``"balanced"`` is inverse to frequency. A
+        dict is keyed by the labels of ``classes_``: range labels such as ``"66+"``
+        when ``ranges`` is set; classes it leaves out weigh 1.
     label_smoothing : float in [0, 1), default=0.0
         Share of each target spread evenly over the classes in the cross-entropy, as in
         ``torch.nn.CrossEntropyLoss``: it keeps the network from growing
@@ -539,7 +628,8 @@ class AgeClassifier(_FaceClassifier):
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=False, early_stopping=False,
                  patience=3, validation_fraction=0.1, balance=None, balance_power=1.0,
-                 callbacks=None, random_state=None, device="cpu", verbose=0):
+                 callbacks=None, random_state=None, device="cpu", verbose=0,
+                 checkpoint_dir=None, warm_start=False):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
@@ -547,11 +637,34 @@ class AgeClassifier(_FaceClassifier):
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
             validation_fraction=validation_fraction, balance=balance,
             balance_power=balance_power, callbacks=callbacks, random_state=random_state,
-            device=device, verbose=verbose,
+            device=device, verbose=verbose, checkpoint_dir=checkpoint_dir,
+            warm_start=warm_start,
         )
         self.ranges = ranges
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of the predicted classes; ages in ``y`` are binned into ``ranges_``.
+
+        So ``cross_val_score`` and the searches can score on ages, as ``fit`` takes them.
+
+        Parameters
+        ----------
+        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
+        y : array-like of shape (n,)
+            Ages in years or labels, as in :meth:`fit`.
+        sample_weight : array-like of shape (n,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "net_")
+        y = column_or_1d(y, warn=True)
+        if self.ranges_ is not None and y.dtype.kind in "iuf":
+            y = self.ranges_.bin(check_ages(y))
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     def _encode_labels(self, y):
         if self.ranges is None:
@@ -563,6 +676,12 @@ class AgeClassifier(_FaceClassifier):
         present, encoded = np.unique(self.ranges_.to_index(y), return_inverse=True)
         return self.ranges_.labels[present], encoded
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # With ranges, numeric targets are ages (binned): negative years are refused.
+        tags.target_tags.positive_only = self.ranges is not None
+        return tags
+
 
 class GenderClassifier(_FaceClassifier):
     """Predict gender from face photos with a fine-tuned CNN.
@@ -573,7 +692,8 @@ class GenderClassifier(_FaceClassifier):
     Parameters
     ----------
     class_weight : dict, "balanced" or None, default=None
-        Weights of the two classes in the loss; ``"balanced"`` is inverse to frequency.
+        Weights of the two classes in the loss, keyed by the labels of ``y`` (such as
+        ``{"male": 1, "female": 2}``); ``"balanced"`` is inverse to frequency.
     label_smoothing : float in [0, 1), default=0.0
         Share of each target spread evenly over the classes in the cross-entropy, as in
         ``torch.nn.CrossEntropyLoss``: it keeps the network from growing
@@ -600,7 +720,7 @@ class GenderClassifier(_FaceClassifier):
                  l1_lambda=0.0, max_epochs=16, batch_size=64, augment=True, flip_test=False,
                  early_stopping=False, patience=3, validation_fraction=0.1, balance=None,
                  balance_power=1.0, callbacks=None, random_state=None, device="cpu",
-                 verbose=0):
+                 verbose=0, checkpoint_dir=None, warm_start=False):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
@@ -608,13 +728,19 @@ class GenderClassifier(_FaceClassifier):
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
             validation_fraction=validation_fraction, balance=balance,
             balance_power=balance_power, callbacks=callbacks, random_state=random_state,
-            device=device, verbose=verbose,
+            device=device, verbose=verbose, checkpoint_dir=checkpoint_dir,
+            warm_start=warm_start,
         )
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
 
     def _encode_labels(self, y):
         return np.unique(check_labels(y, n_classes=2), return_inverse=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # exactly two classes
+        return tags
 
 
 class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
@@ -678,7 +804,8 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=False, early_stopping=False,
                  patience=3, validation_fraction=0.1, balance=None, balance_power=1.0,
-                 callbacks=None, random_state=None, device="cpu", verbose=0):
+                 callbacks=None, random_state=None, device="cpu", verbose=0,
+                 checkpoint_dir=None, warm_start=False):
         super().__init__(
             backbone=backbone, pretrained=pretrained, img_size=img_size, lr=lr,
             weight_decay=weight_decay, dropout=dropout, l1_lambda=l1_lambda,
@@ -686,23 +813,25 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
             flip_test=flip_test, early_stopping=early_stopping, patience=patience,
             validation_fraction=validation_fraction, balance=balance,
             balance_power=balance_power, callbacks=callbacks, random_state=random_state,
-            device=device, verbose=verbose,
+            device=device, verbose=verbose, checkpoint_dir=checkpoint_dir,
+            warm_start=warm_start,
         )
         self.loss_weights = loss_weights
         self.label_smoothing = label_smoothing
         self.ranges = ranges
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, Y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None):
         """Train on faces, their ages and their genders.
 
         Parameters
         ----------
         X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
             As in :meth:`AgeRegressor.fit`.
-        Y : array-like of shape (n, 2) or DataFrame
+        y : array-like of shape (n, 2) or DataFrame
             Age in years, then gender (two labels); or a DataFrame with the columns
-            ``age`` and ``gender``.
+            ``age`` and ``gender``. Named ``y`` as in every scikit-learn estimator,
+            multi-output ones included.
         sample_weight : array-like of shape (n,), default=None
             Weight of each face in both losses.
 
@@ -711,13 +840,19 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         self : AgeGenderEstimator
         """
         self.loss_weights_ = _check_loss_weights(self.loss_weights, self.DEFAULT_LOSS_WEIGHTS)
-        return self._fit_net(X, Y, sample_weight)
+        return self._fit_net(X, y, sample_weight)
 
     def _encode_targets(self, Y, sample_weight):
         ages, gender = split_age_gender(Y)
-        self.gender_classes_, gender_index = np.unique(
+        gender_classes, gender_index = np.unique(
             check_labels(gender, name="gender", n_classes=2), return_inverse=True
         )
+        if self._continuing():
+            gender_index = _continued_labels(
+                self.gender_classes_, gender_classes[gender_index], "gender_classes_"
+            )
+        else:
+            self.gender_classes_ = gender_classes
         standardized = self._standardize_ages(ages, sample_weight)
         return np.column_stack([standardized, gender_index]).astype(np.float32), 3
 
@@ -813,7 +948,7 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         dtype = np.float64 if gender.dtype.kind in "iuf" else object
         return np.column_stack([ages.astype(dtype), gender.astype(dtype)])
 
-    def score(self, X, Y, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Negated mean absolute error of the ages (greater is better).
 
         Use :func:`~sklearn_age.metrics.make_age_gender_scorers` to score gender too.
@@ -821,20 +956,21 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
         Parameters
         ----------
         X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-        Y : array-like of shape (n, 2) or DataFrame
+        y : array-like of shape (n, 2) or DataFrame
         sample_weight : array-like of shape (n,), default=None
 
         Returns
         -------
         score : float
         """
-        ages, _ = split_age_gender(Y)
+        ages, _ = split_age_gender(y)
         return -mean_absolute_error(ages, self.predict_age(X), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
+        tags.target_tags.positive_only = True  # the age column: negative years are refused
         return tags
 
 
@@ -858,6 +994,25 @@ def _check_loss_weights(loss_weights, defaults):
     if not any(weights.values()):
         raise ValueError(f"loss_weights are all zero: {weights}; nothing would be learned.")
     return weights
+
+
+def _continued_labels(fitted, labels, name):
+    """Index of each label among the ``fitted`` classes (``name``) that a warm start keeps.
+
+    Raises
+    ------
+    ValueError
+        If a label is not among them: the network has no output for it.
+    """
+    position = {label: index for index, label in enumerate(fitted.tolist())}
+    unseen = [label for label in dict.fromkeys(labels.tolist()) if label not in position]
+    if unseen:
+        raise ValueError(
+            f"warm_start=True continues the fitted network, whose {name} are "
+            f"{fitted.tolist()}; y holds other labels: {unseen}. Fit with warm_start=False "
+            "to learn new classes."
+        )
+    return np.array([position[label] for label in labels.tolist()], dtype=np.int64)
 
 
 def _require_y(estimator, y):

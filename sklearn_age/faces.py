@@ -407,6 +407,10 @@ def describe_faces(estimator, crops):
         gets ``"age_probability"``); an age-and-gender model adds ``"gender"`` and
         ``"gender_probability"`` (from the same pass of the network).
     """
+    if isinstance(estimator, Pipeline):  # the last step describes what the others make
+        if len(estimator) > 1:
+            crops = estimator[:-1].transform(crops)
+        estimator = estimator[-1]
     if hasattr(estimator, "predict_age_and_gender_proba"):
         ages, proba = estimator.predict_age_and_gender_proba(crops)
         best = np.argmax(proba, axis=1)

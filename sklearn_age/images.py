@@ -6,6 +6,7 @@ orientation, colour conversion and resizing behave the same everywhere.
 """
 
 import os
+import reprlib
 import warnings
 from numbers import Integral
 
@@ -159,32 +160,70 @@ def resize_images(images, size):
     )
 
 
+def _is_data_frame(X):
+    return hasattr(X, "iloc") and getattr(X, "ndim", None) == 2
+
+
+def _path_column(X):
+    """``X``, or its one column when it is a column of paths: an ``(n, 1)`` array of
+    strings or objects, or a DataFrame (as meta-estimators and column selections give it).
+    """
+    if _is_data_frame(X):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"Expected one column of image paths, got a DataFrame with {X.shape[1]} "
+                f"columns {list(X.columns)}; select the column of paths."
+            )
+        return X.iloc[:, 0]
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1 and X.dtype.kind in "USO":
+        return X[:, 0]
+    return X
+
+
 def is_path_list(X):
-    """True if ``X`` is a 1-D sequence of file paths (str or os.PathLike)."""
-    if isinstance(X, (str, os.PathLike)):
-        return False
+    """True if ``X`` is given as image paths (str or os.PathLike) rather than images.
+
+    That is a 1-D sequence holding paths (numpy array, list, pandas Series), one column
+    of them (an ``(n, 1)`` array or a DataFrame), or a single path, which
+    :func:`check_paths` then refuses with a clear message.
+    """
+    if isinstance(X, (str, os.PathLike)) or _is_data_frame(X):
+        return True
+    X = _path_column(X)
     if isinstance(X, np.ndarray):
-        return X.ndim == 1 and (X.dtype.kind in "US" or X.dtype == object)
+        return X.ndim == 1 and X.dtype.kind in "USO"
     try:
-        return len(X) > 0 and all(isinstance(item, (str, os.PathLike)) for item in X)
+        return any(isinstance(item, (str, os.PathLike)) for item in X)
     except TypeError:
         return False
 
 
 def check_paths(X):
-    """Validate a list of image paths and return it as an object array.
+    """Validate image paths and return them as a 1-D object array.
+
+    ``X`` is a sequence of paths (str or os.PathLike) or one column of them (an
+    ``(n, 1)`` array or a one-column DataFrame).
 
     Raises
     ------
     ValueError
-        If ``X`` is empty, or a path does not exist (the message names it and its row).
+        If ``X`` is a single path, is empty, holds something else than a path (such as
+        None), or a path does not exist (the message names it and its row).
     """
     if isinstance(X, (str, os.PathLike)):
         raise ValueError(
             f"Expected a list of image paths, got a single path {os.fspath(X)!r}; "
             "wrap it in a list."
         )
-    paths = np.asarray([os.fspath(p) for p in X], dtype=object)
+    paths = []
+    for row, path in enumerate(_path_column(X)):
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise ValueError(
+                f"row {row}: expected an image path (str or os.PathLike), "
+                f"got {reprlib.repr(path)}."
+            )
+        paths.append(os.fspath(path))
+    paths = np.asarray(paths, dtype=object)
     if len(paths) == 0:
         raise ValueError("Found array with 0 sample(s) (an empty list of image paths).")
     for row, path in enumerate(paths):

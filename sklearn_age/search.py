@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from skorch.callbacks import Callback
 
+from .ranges import AgeRanges
 from .studies import open_storage
 
 
@@ -62,8 +63,18 @@ def _final_step(model):
     return "", model
 
 
+def _stratification_labels(estimator, y):
+    """What stratified folds balance: range labels for an age classifier given ages."""
+    _, final = _final_step(estimator)
+    ranges = getattr(final, "ranges", None)
+    y = np.asarray(y)
+    if ranges is not None and y.dtype.kind in "iuf":
+        return AgeRanges(ranges).bin(y)
+    return y
+
+
 def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
-                   scoring="neg_mean_absolute_error", prune=True):
+                   scoring=None, prune=True):
     """An Optuna objective: mean cross-validated score of ``estimator`` with a trial's
     hyperparameters. The first fold reports a held-out score per epoch for pruning.
 
@@ -75,8 +86,11 @@ def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
     search_space : callable, default=default_search_space
         ``search_space(trial)`` returns the parameters of the final estimator.
     cv : int or cross-validation generator, default=5
-        An int means that many shuffled folds (stratified for classifiers).
-    scoring : str or callable, default="neg_mean_absolute_error"
+        An int means that many shuffled folds (stratified for classifiers, by age
+        range when an :class:`~sklearn_age.AgeClassifier` is given ages).
+    scoring : str, callable or None, default=None
+        ``None``: the negated mean absolute error for regressors, the estimator's own
+        ``score`` (accuracy, ages binned into ranges) for classifiers.
     prune : bool, default=True
 
     Returns
@@ -88,8 +102,11 @@ def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
     if isinstance(cv, Integral):  # shuffled: face folders are often sorted by age
         splitter_class = StratifiedKFold if is_classifier(estimator) else KFold
         cv = splitter_class(n_splits=cv, shuffle=True, random_state=0)
-    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    folds = list(splitter.split(X, y))
+    strata = _stratification_labels(estimator, y)
+    splitter = check_cv(cv, strata, classifier=is_classifier(estimator))
+    folds = list(splitter.split(X, strata))
+    if scoring is None and not is_classifier(estimator):
+        scoring = "neg_mean_absolute_error"
     scorer = check_scoring(estimator, scoring=scoring)
 
     def objective(trial):
@@ -112,7 +129,7 @@ def make_objective(estimator, X, y, *, search_space=default_search_space, cv=5,
 
 
 def run_study(estimator, X, y, *, n_trials=20, timeout=None, search_space=default_search_space,
-              cv=5, scoring="neg_mean_absolute_error", study_name=None, storage=None,
+              cv=5, scoring=None, study_name=None, storage=None,
               prune=True, random_state=None, show_progress_bar=True):
     """Run (or resume) an Optuna study of cross-validated trials.
 

@@ -107,9 +107,14 @@ def _decode(data):
 
 
 def _encode_params(estimator):
-    """``get_params()`` as JSON; training-only objects become None, with a warning."""
+    """``get_params()`` as JSON; training-only objects become None, with a warning.
+
+    A path (such as ``checkpoint_dir``) is saved as its string.
+    """
     encoded = {}
     for name, value in estimator.get_params(deep=False).items():
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
         try:
             encoded[name] = _encode(value)
         except TypeError as exc:

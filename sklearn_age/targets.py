@@ -10,8 +10,14 @@ from sklearn.utils.multiclass import check_classification_targets
 AGE_GENDER_COLUMNS = ("age", "gender")
 
 
+#: The oldest age accepted as a target, in years; predictions are clipped to it too.
+MAX_AGE = 120.0
+
+
 def check_ages(y, name="y"):
-    """Ages must be finite and non-negative years.
+    """Ages must be finite years from 0 to :data:`MAX_AGE`.
+
+    An age above it is no person's: a typo, or months given for years.
 
     Parameters
     ----------
@@ -35,6 +41,13 @@ def check_ages(y, name="y"):
         raise ValueError(
             f"Ages must be finite, non-negative years; {name}[{row}] = {float(y[row])} "
             f"({len(bad)} bad value(s) in all)."
+        )
+    too_old = np.flatnonzero(y > MAX_AGE)
+    if len(too_old):
+        row = too_old[0]
+        raise ValueError(
+            f"Ages must be years from 0 to {MAX_AGE:g}; {name}[{row}] = {float(y[row])} "
+            f"({len(too_old)} value(s) above {MAX_AGE:g} in all): a typo, or ages in months?"
         )
     return y
 
@@ -68,8 +81,14 @@ def check_labels(y, name="y", n_classes=None):
     check_classification_targets(y)
     classes = np.unique(y)
     if n_classes is not None and len(classes) != n_classes:
+        # Worded as scikit-learn's own errors ("Only binary classification is supported",
+        # "1 class"), which its estimator checks look for.
+        binary = (
+            "Only binary classification is supported: " if n_classes == 2 < len(classes) else ""
+        )
+        found = f"{len(classes)} class{'' if len(classes) == 1 else 'es'}"
         raise ValueError(
-            f"{name} must hold exactly {n_classes} classes; found {len(classes)}: "
+            f"{binary}{name} must hold exactly {n_classes} classes; found {found}: "
             f"{classes.tolist()}."
         )
     return y

@@ -1,5 +1,6 @@
 """skorch glue: datasets, train-time augmentation, the weighted and L1-penalized loss."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -57,6 +58,22 @@ class FaceDataset(Dataset):
         return x, (target, np.float32(weight))
 
 
+@contextlib.contextmanager
+def seeded_rng(seed, device):
+    """Seed the generators a fit on ``device`` draws from; restore them on exit.
+
+    That is the CPU generator and, for a CUDA device, every CUDA device's generator.
+    Other devices' generators are left alone (``torch.manual_seed`` would reseed them
+    all, for good).
+    """
+    cuda = torch.device(device).type == "cuda"
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if cuda else []):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed_all(seed)
+        yield
+
+
 def balancing_weights(groups, power=1.0):
     """Per-sample weights that even out the groups: ``(n / (k * count)) ** power``.
 
@@ -88,7 +105,9 @@ class BatchAugmenter(nn.Module):
     One affine warp per image (mirror, rotation up to ``max_rotation`` degrees, zoom
     into a crop keeping ``min_crop`` of the side or more, and the matching shift), then
     brightness, contrast and saturation each scaled by up to ``jitter``.
-    Inputs are normalized ``(n, 3, H, W)`` tensors; randomness comes from torch's RNG.
+    It works on pixels, before normalization, so that brightness scales the light of
+    the photo: inputs are images ``(n, H, W, 3)`` in 0-255 (``uint8`` or float), outputs
+    float images of the same shape, clipped to 0-255. Randomness comes from torch's RNG.
     """
 
     def __init__(self, max_rotation=15.0, min_crop=0.85, jitter=0.2):
@@ -100,7 +119,8 @@ class BatchAugmenter(nn.Module):
     def _uniform(self, n, low, high, like):
         return torch.empty(n, device=like.device).uniform_(low, high)
 
-    def forward(self, x):
+    def forward(self, images):
+        x = images.permute(0, 3, 1, 2).float() / 255.0
         n = len(x)
         angle = self._uniform(n, -1, 1, x) * math.radians(self.max_rotation)
         scale = self._uniform(n, self.min_crop, 1.0, x)
@@ -114,15 +134,19 @@ class BatchAugmenter(nn.Module):
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
         jitter = self._uniform(3 * n, 1 - self.jitter, 1 + self.jitter, x).view(3, n, 1, 1, 1)
+        x = x * jitter[0]
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) * jitter[1] + mean * jitter[0]
+        x = (x - mean) * jitter[1] + mean
         gray = x.mean(dim=1, keepdim=True)
         x = gray + (x - gray) * jitter[2]
-        return x.contiguous(memory_format=torch.channels_last)
+        return (x.clamp(0.0, 1.0) * 255.0).permute(0, 2, 3, 1)
 
 
 class FaceNet(NeuralNet):
     """skorch ``NeuralNet`` whose loss honours sample weights and adds an L1 penalty.
+
+    Weight decay applies to weight matrices and convolution kernels only, not to biases
+    and normalization parameters.
 
     The criterion must return one loss per sample (``reduction="none"``); the batch loss
     is their weighted mean, plus ``l1_lambda`` times the sum of absolute weights of
@@ -150,6 +174,20 @@ class FaceNet(NeuralNet):
         self.l1_lambda = l1_lambda
         self.resample = resample
         self.balance_power = balance_power
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's parameter groups, each split so that 1-D tensors (biases and
+        normalization weights) get no weight decay, as usual for AdamW."""
+        (groups,), kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        split = []
+        for group in groups:
+            matrices = [p for p in group["params"] if p.ndim > 1]
+            vectors = [p for p in group["params"] if p.ndim <= 1]
+            if matrices:
+                split.append({**group, "params": matrices})
+            if vectors:
+                split.append({**group, "params": vectors, "weight_decay": 0.0})
+        return (split,), kwargs
 
     def get_iterator(self, dataset, training=False):
         """With ``resample``, training batches come from a group-balanced sampler."""

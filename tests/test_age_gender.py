@@ -48,6 +48,16 @@ def test_gender_classifier_class_weight_changes_the_fit(gendered_faces):
     assert weighted.predict_proba(images)[:, 1].mean() > plain[:, 1].mean()
 
 
+def test_gender_classifier_class_weight_keyed_by_string_labels(gendered_faces):
+    _, images, _, gender, _ = gendered_faces
+    labels = np.where(gender == 0, "male", "female")
+    plain = GenderClassifier(**TINY).fit(images, labels)
+    weighted = GenderClassifier(**TINY, class_weight={"male": 1, "female": 5}).fit(images, labels)
+    female = list(weighted.classes_).index("female")
+    assert (weighted.predict_proba(images)[:, female].mean()
+            > plain.predict_proba(images)[:, female].mean())
+
+
 @pytest.mark.parametrize("labels, message", [
     ([0, 1, 2, 0], "exactly 2 classes; found 3"),
     ([0, 0, 0, 0], "exactly 2 classes; found 1"),

@@ -87,6 +87,17 @@ def test_evaluate_prints_scores_ranges_and_groups(models, capsys):
         assert item in printed
 
 
+def test_evaluate_scores_ranges_with_the_model_s_own(tmp_path, capsys):
+    """A model fitted on the "fine" ranges is scored over them, not the life stages."""
+    output = str(tmp_path / "fine.skage")
+    assert main(["train", str(DATA_DIR), "-o", output, "--target", "ranges",
+                 "--param", "ranges=fine", *TRAIN]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", output, str(DATA_DIR), "--n-samples", "60"]) == 0
+    printed = capsys.readouterr().out
+    assert "range recall" in printed and "range F1" in printed
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "No such file"),
     (b"PK\x03\x04 truncated", "model"),

@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import KFold, cross_val_score
 from skorch.callbacks import Callback
 
 from sklearn_age import (
@@ -79,6 +80,15 @@ def test_fit_leaves_torch_global_rng_alone(small_faces):
     assert torch.rand(1) == expected
 
 
+def test_a_cpu_fit_leaves_the_cuda_generators_alone(small_faces, monkeypatch):
+    """torch.manual_seed would reseed every CUDA device's generator for good."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: calls.append(seed))
+    monkeypatch.setattr(torch.cuda, "manual_seed", lambda seed: calls.append(seed))
+    AgeRegressor(**TINY).fit(small_faces[0][:16], small_faces[1][:16])
+    assert calls == []
+
+
 def test_pickle_joblib_and_clone(fitted_regressor, small_faces, tmp_path):
     paths = small_faces[0][40:50]
     expected = fitted_regressor.predict(paths)
@@ -148,10 +158,28 @@ def test_augmentation_only_in_training(fitted_regressor, small_faces):
         assert torch.equal(module(images), module(images))
     module.train()
     with torch.no_grad():
-        augmented = module.augmenter(module.normalizer(images))
+        augmented = module.normalizer(module.augmenter(images))
     module.eval()
     assert augmented.shape == (4, 3, 32, 32)
     assert not torch.equal(augmented, module.normalizer(images))
+
+
+def test_colour_jitter_changes_the_light_of_a_grey_face(fitted_regressor):
+    """Brightness acts on pixels: a mid-grey image gets visibly lighter or darker."""
+    module = fitted_regressor.net_.module_
+    grey = torch.full((64, 32, 32, 3), 128, dtype=torch.uint8)
+    seen = []
+    hook = module.backbone.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
+    module.train()
+    try:
+        with torch.no_grad():
+            module(grey)
+    finally:
+        hook.remove()
+        module.eval()
+    means = seen[0].mean(dim=(1, 2, 3))
+    # 128 * (1 +- 0.2) is 102..154 in pixels, -0.2..0.2 with mean = std = 0.5.
+    assert float(means.max() - means.min()) > 0.2
 
 
 def test_early_stopping_restores_the_best_epoch(small_faces):
@@ -221,6 +249,7 @@ def test_predict_before_fit(Estimator, small_faces):
         ([10, np.nan, 30], r"y\[1\] = nan"),
         ([10, np.inf, 30], r"y\[1\] = inf"),
         ([10, 20, -3], r"y\[2\] = -3"),
+        ([10, 240, 30], r"y\[1\] = 240.* above 120.*months"),
         ([10, 20], "inconsistent numbers of samples"),
         (None, "requires y"),
     ],
@@ -248,6 +277,44 @@ def test_bad_inputs(small_faces, tmp_path):
         AgeRegressor(**TINY).fit(np.zeros((2, 8, 8), dtype=np.uint8), [3, 4])
     with pytest.raises(ValueError, match="'lr' parameter"):
         AgeRegressor(lr=-1).fit(paths[:2], [3, 4])
+
+
+def test_negative_sample_weight_is_refused(small_faces):
+    with pytest.raises(ValueError, match="Negative values.*sample_weight"):
+        AgeRegressor(**TINY).fit(small_faces[0][:3], [3, 4, 5], sample_weight=[1, -1, 1])
+
+
+def test_weight_decay_spares_biases_and_normalization(fitted_regressor):
+    optimizer = fitted_regressor.net_.optimizer_
+    decay_of = {id(p): group["weight_decay"]
+                for group in optimizer.param_groups for p in group["params"]}
+    module = fitted_regressor.net_.module_
+    assert len(decay_of) == sum(1 for p in module.parameters() if p.requires_grad)
+    for name, parameter in module.named_parameters():
+        expected = 0.0 if parameter.ndim <= 1 else fitted_regressor.weight_decay
+        assert decay_of[id(parameter)] == expected, name
+    assert any(p.ndim <= 1 for p in module.parameters())  # biases and BatchNorm exist
+
+
+def test_classifier_score_and_cross_validation_on_ages(small_faces):
+    """An AgeClassifier scores ages the way it fits them: binned into its ranges."""
+    paths, ages = small_faces
+    clf = AgeClassifier(**TINY).fit(paths[:40], ages[:40])
+    expected = np.mean(clf.predict(paths[40:]) == clf.ranges_.bin(ages[40:]))
+    assert clf.score(paths[40:], ages[40:]) == pytest.approx(expected)
+    assert clf.score(paths[40:], clf.ranges_.bin(ages[40:])) == pytest.approx(expected)
+    scores = cross_val_score(AgeClassifier(**TINY), paths[:30], ages[:30] + 0.5,
+                             cv=KFold(3, shuffle=True, random_state=0), error_score="raise")
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_classifier_class_weight_keyed_by_range_label(small_faces):
+    paths, ages = small_faces
+    plain = AgeClassifier(**TINY).fit(paths[:40], ages[:40])
+    heavy = AgeClassifier(**TINY, class_weight={"66+": 20.0}).fit(paths[:40], ages[:40])
+    column = list(plain.classes_).index("66+")
+    assert (heavy.predict_proba(paths[40:])[:, column].mean()
+            > plain.predict_proba(paths[40:])[:, column].mean())
 
 
 def test_simple_cnn_backbone_trains(small_faces):

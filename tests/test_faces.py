@@ -16,7 +16,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from tests.conftest import GROUP, TINY, paste_faces, save_image
-from sklearn_age import AgeClassifier, AgeRegressor, FaceCropper, ImageLoadError, predict_faces
+from sklearn_age import (
+    AgeClassifier,
+    AgeGenderEstimator,
+    AgeRegressor,
+    FaceCropper,
+    ImageLoadError,
+    predict_faces,
+)
 from sklearn_age import faces as faces_module
 from sklearn_age.images import read_photo
 
@@ -105,6 +112,19 @@ def test_predict_faces_uses_the_cropper_of_a_pipeline(regressor, group_photo):
     cropper = FaceCropper(size=48, margin=0.2)
     model = make_pipeline(cropper, regressor)
     assert predict_faces(model, group_photo) == predict_faces(regressor, group_photo, cropper)
+
+
+def test_predict_faces_with_a_pipeline_ending_in_age_and_gender(few_faces, group_photo):
+    """The last step of a pipeline describes the faces: years in "age", labels in "gender"."""
+    paths, ages = few_faces
+    genders = np.arange(len(paths)) % 2
+    both = AgeGenderEstimator(**TINY).fit(paths, np.column_stack([ages, genders]))
+    records = predict_faces(make_pipeline(FaceCropper(size=48), both), group_photo)
+    assert len(records) == 3
+    for record in records:
+        assert isinstance(record["age"], float) and 0 <= record["age"] <= 120
+        assert record["gender"] in both.gender_classes_
+        assert 0.5 <= record["gender_probability"] <= 1
 
 
 def test_predict_faces_without_a_face_is_empty(regressor, empty_photo):

@@ -6,7 +6,7 @@ from optuna.distributions import FloatDistribution
 from optuna_integration import OptunaSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_age import AgeRegressor, ImageLoader
+from sklearn_age import AgeClassifier, AgeRegressor, ImageLoader
 from sklearn_age.search import run_study
 from sklearn_age.studies import storage_url
 from tests.conftest import TINY
@@ -47,3 +47,12 @@ def test_run_study_prunes_per_epoch_and_resumes(small_faces, tmp_path):
                         study_name="ages", show_progress_bar=False)
     assert len(resumed.trials) == 7
     assert storage_url(db) == f"sqlite:///{db}"
+
+
+def test_run_study_of_an_age_classifier_on_float_ages(small_faces):
+    """Folds are stratified by age range and trials scored by accuracy over the ranges."""
+    paths, ages = small_faces
+    images = ImageLoader(size=32).fit_transform(paths[:36])
+    study = run_study(AgeClassifier(**TINY), images, ages[:36] + 0.5, n_trials=1, cv=3,
+                      prune=False, random_state=0, show_progress_bar=False)
+    assert 0 <= study.best_value <= 1
