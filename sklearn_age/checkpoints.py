@@ -23,9 +23,10 @@ import shutil
 import numpy as np
 import torch
 from skorch.callbacks import Checkpoint, PrintLog
+from torch.optim.lr_scheduler import LRScheduler
 
 #: Version of the checkpoint layout; folders of another version are refused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Parameters that may differ between a fit and the fit that resumes it.
 FREE_PARAMS = frozenset({"callbacks", "checkpoint_dir", "device", "verbose", "warm_start"})
@@ -164,6 +165,8 @@ def _callback_state(callback):
     for name, value in vars(callback).items():
         if not name.endswith("_") or name.startswith("_"):
             continue
+        if isinstance(value, type):  # such as skorch's policy_, a scheduler class
+            continue
         if hasattr(value, "state_dict") and hasattr(value, "load_state_dict"):
             state_dicts[name] = value.state_dict()
             continue
@@ -178,7 +181,12 @@ def _restore_callback(callback, state):
     for name, value in state["values"].items():
         setattr(callback, name, value)
     for name, value in state["state_dicts"].items():
-        getattr(callback, name).load_state_dict(value)
+        restored = getattr(callback, name)
+        restored.load_state_dict(value)
+        if isinstance(restored, LRScheduler):
+            # Building the scheduler reset the optimizer's learning rates; set them back.
+            for group, lr in zip(restored.optimizer.param_groups, restored.get_last_lr()):
+                group["lr"] = lr
 
 
 def _rng_state(device):

@@ -42,7 +42,7 @@ from .training import (
     BatchAugmenter,
     FaceDataset,
     FaceNet,
-    WarmupCosineSchedule,
+    WarmupCosineLR,
     balancing_weights,
     seeded_rng,
 )
@@ -172,7 +172,7 @@ class _FaceEstimator(BaseEstimator):
         )
 
     def _callbacks(self):
-        callbacks = [("lr_schedule", WarmupCosineSchedule())]
+        callbacks = [("lr_schedule", WarmupCosineLR())]
         if self.early_stopping:
             callbacks.append(
                 ("early_stopping",

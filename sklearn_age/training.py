@@ -7,9 +7,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import LRScheduler
 from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
 from .images import read_image_at, resize_images
@@ -264,11 +265,38 @@ class AgeGenderLoss(nn.Module):
         return self.combine(self.parts(y_pred, target))
 
 
-class WarmupCosineSchedule(Callback):
-    """Set the learning rate every batch: linear warm-up, then cosine decay to zero.
+class WarmupCosine:
+    """Learning-rate factor of each training step: linear warm-up, then cosine decay to 0.
+
+    A picklable ``lr_lambda`` for ``torch.optim.lr_scheduler.LambdaLR``.
+
+    Parameters
+    ----------
+    total_steps : int
+        Training steps (batches) of the whole schedule.
+    warmup_fraction : float, default=0.05
+        Share of the steps spent warming up from a tenth of the peak.
+    """
+
+    def __init__(self, total_steps, warmup_fraction=0.05):
+        self.total_steps = total_steps
+        self.warmup_fraction = warmup_fraction
+
+    def __call__(self, step):
+        progress = step / self.total_steps
+        if progress < self.warmup_fraction:
+            return 0.1 + 0.9 * progress / self.warmup_fraction
+        span = max(1.0 - self.warmup_fraction, 1e-12)
+        return 0.5 * (1 + math.cos(math.pi * (progress - self.warmup_fraction) / span))
+
+
+class WarmupCosineLR(LRScheduler):
+    """skorch's ``LRScheduler`` stepping :class:`WarmupCosine` every training batch.
 
     The peak is the net's ``lr``; the schedule spans ``max_epochs`` epochs of the
-    training split, whatever its size.
+    training split, whatever its size. Each batch's learning rate is recorded in the
+    history as ``event_lr``. Every ``fit`` starts the schedule over (skorch would
+    continue it from the history's epoch count, which counts epochs, not batches).
 
     Parameters
     ----------
@@ -277,26 +305,19 @@ class WarmupCosineSchedule(Callback):
     """
 
     def __init__(self, warmup_fraction=0.05):
+        super().__init__(policy=LambdaLR, step_every="batch")
         self.warmup_fraction = warmup_fraction
 
-    def on_train_begin(self, net, **kwargs):
-        self.step_ = 0
-        self.total_steps_ = None
+    @property
+    def kwargs(self):
+        """No keyword arguments for skorch to pass on: :meth:`_get_scheduler` builds it."""
+        return {}
 
-    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        if self.total_steps_ is None:
-            per_epoch = math.ceil(len(dataset_train) / net.batch_size)
-            self.total_steps_ = max(per_epoch * net.max_epochs, 1)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        dataset_train, _ = net.get_split_datasets(X, y)
+        per_epoch = math.ceil(len(dataset_train) / net.batch_size)
+        self.total_steps_ = max(per_epoch * net.max_epochs, 1)
+        super().on_train_begin(net, X=X, y=y, **kwargs)
 
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        progress = self.step_ / self.total_steps_
-        if progress < self.warmup_fraction:
-            factor = 0.1 + 0.9 * progress / self.warmup_fraction
-        else:
-            span = max(1.0 - self.warmup_fraction, 1e-12)
-            factor = 0.5 * (1 + math.cos(math.pi * (progress - self.warmup_fraction) / span))
-        for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr * factor
-        self.step_ += 1
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        return policy(net.optimizer_, WarmupCosine(self.total_steps_, self.warmup_fraction))

@@ -321,3 +321,15 @@ def test_simple_cnn_backbone_trains(small_faces):
     paths, ages = small_faces
     model = AgeRegressor(**TINY, backbone="simple_cnn").fit(paths[:20], ages[:20])
     assert model.predict(paths[20:25]).shape == (5,)
+
+
+def test_learning_rate_schedule_is_recorded_per_batch(small_faces):
+    from sklearn_age.training import WarmupCosine
+
+    paths, ages = small_faces
+    model = AgeRegressor(**{**TINY, "max_epochs": 2, "batch_size": 16, "lr": 0.01})
+    model.fit(paths[:40], ages[:40])  # 3 batches per epoch, 6 steps in all
+    recorded = [batch["event_lr"] for epoch in model.history_ for batch in epoch["batches"]]
+    expected = [0.01 * WarmupCosine(total_steps=6)(step) for step in range(6)]
+    np.testing.assert_allclose(recorded, expected, rtol=1e-12)
+    assert recorded[0] == pytest.approx(0.001) and recorded[1] > recorded[-1] > 0
