@@ -1,6 +1,7 @@
 """The ``sklearn-age`` command: train, predict, evaluate, webcam, search.
 
-Argument parsing and printing only; the work is done by the package's modules.
+Argument parsing and printing only; the work is done by the package's modules, which
+each command imports when it runs (``sklearn-age --help`` imports none of them).
 Run ``sklearn-age COMMAND --help`` for each command's options.
 """
 
@@ -11,17 +12,6 @@ import os
 import sys
 import time
 import warnings
-
-import numpy as np
-
-#: File suffixes taken as photos when a folder is given.
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-#: UTKFace's gender codes, as the command line trains and reports them.
-GENDER_NAMES = np.array(["male", "female"])
-
-#: UTKFace's ethnicity codes.
-ETHNICITY_NAMES = np.array(["White", "Black", "Asian", "Indian", "Others"])
 
 TARGETS = ("age", "ranges", "gender", "age,gender")
 
@@ -45,20 +35,12 @@ def parse_param(text):
 
 # -- data --------------------------------------------------------------------------
 def load_faces(data, n_samples=None):
-    """Faces of a UTKFace-style folder or a CSV file (``path,age``)."""
-    from .datasets import load_image_folder, load_utkface
+    """Faces of a UTKFace-style folder or a CSV file (``path,age``); warnings as notes."""
+    from .datasets import load_faces as load
 
-    if os.path.isfile(data):
-        faces = load_image_folder(data)
-        if n_samples is not None:
-            pick = np.random.RandomState(0).permutation(len(faces.paths))[:n_samples]
-            faces = {key: value[pick] for key, value in faces.items()}
-        return faces
-    if not os.path.isdir(data):
-        raise CommandError(f"{data!r} is neither a folder of faces nor a CSV file.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        faces = load_utkface(data, n_samples=n_samples, random_state=0)
+        faces = load(data, n_samples=n_samples, random_state=0)
     for warning in caught:
         print(f"note: {warning.message}", file=sys.stderr)
     return faces
@@ -66,20 +48,14 @@ def load_faces(data, n_samples=None):
 
 def photo_paths(inputs, paths_from=None):
     """Photo files from paths, folders (their photos, sorted) and a list file."""
+    from .datasets import list_photos
+
     items = list(inputs)
     if paths_from is not None:
         handle = sys.stdin if paths_from == "-" else open(paths_from, encoding="utf-8")
         with handle:
             items += [line.strip() for line in handle if line.strip()]
-    paths = []
-    for item in items:
-        if os.path.isdir(item):
-            paths += sorted(
-                os.path.join(item, name) for name in os.listdir(item)
-                if name.lower().endswith(PHOTO_SUFFIXES)
-            )
-        else:
-            paths.append(item)
+    paths = list_photos(items)
     if not paths:
         raise CommandError("No photos given: pass files or folders, or --paths-from FILE.")
     return paths
@@ -135,6 +111,10 @@ def make_estimator(target, params):
 
 
 def training_targets(faces, target):
+    import numpy as np
+
+    from .datasets import GENDER_NAMES
+
     if target in ("age", "ranges"):
         return faces["age"]
     if "gender" not in faces:
@@ -174,55 +154,20 @@ def command_train(args):
     return 0
 
 
-#: Parameters that the frozen embedder takes in a ``--fast`` search; the rest go to the head.
-EMBEDDER_PARAMS = ("backbone", "pretrained", "img_size")
+def print_trial(study, trial):
+    """Optuna callback: one line per trial that ends."""
+    from .studies import describe_trial
 
-
-def search_setup(fast, params):
-    """The estimator a search tunes and, for ``--fast``, the embedder run once before it."""
-    from . import AgeRegressor, FaceEmbedder
-
-    params = dict(params)
-    embedder = None
-    if fast:
-        embedder = FaceEmbedder(**{key: params.pop(key) for key in EMBEDDER_PARAMS
-                                   if key in params})
-        params["backbone"] = None
-    try:
-        return AgeRegressor().set_params(**params), embedder
-    except ValueError as error:
-        raise CommandError(f"--param: {error}") from None
-
-
-def trial_report(study, trial):
-    """Print one line per trial that ends, with the study's progress and best score."""
-    from optuna.trial import TrialState
-
-    from .studies import FINISHED
-
-    if trial.state == TrialState.COMPLETE:
-        outcome = f"score {trial.value:.4f}"
-    elif trial.state == TrialState.PRUNED:
-        outcome = f"pruned after epoch {trial.last_step} of the first fold"
-    else:
-        outcome = ("not run: the study was full" if trial.user_attrs.get("surplus")
-                   else "failed")
-    params = ", ".join(f"{key}={value:.3g}" for key, value in trial.params.items())
-    finished = study.get_trials(deepcopy=False, states=FINISHED)
-    complete = [t for t in finished if t.state == TrialState.COMPLETE]
-    best = max(complete, key=lambda t: t.value, default=None)
-    best = f"; best {best.value:.4f} (trial {best.number})" if best else ""
-    print(f"trial {trial.number} {outcome} [{params}]; "
-          f"{len(finished)} finished in the study{best}", flush=True)
+    print(describe_trial(study, trial), flush=True)
 
 
 def command_search(args):
     import optuna
     import torch
 
-    from .search import default_search_space, make_objective
-    from .studies import (StudyError, describe_search_space, fill_study, open_storage,
-                          open_study)
+    from .search import default_search_space, make_objective, search_estimators
+    from .studies import (StudyError, describe_best_trial, describe_search_space,
+                          fill_study, open_storage, open_study)
 
     if args.n_trials < 1:
         raise CommandError(f"--n-trials must be at least 1, got {args.n_trials}")
@@ -233,7 +178,10 @@ def command_search(args):
             raise CommandError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    estimator, embedder = search_setup(args.fast, args.param)
+    try:
+        estimator, embedder = search_estimators(dict(args.param), fast=args.fast)
+    except ValueError as error:
+        raise CommandError(f"--param: {error}") from None
     signature = {"search_space": describe_search_space(default_search_space),
                  "cv": args.cv, "fast": args.fast, "params": dict(args.param),
                  "n_samples": args.n_samples}
@@ -256,158 +204,83 @@ def command_search(args):
     objective = make_objective(estimator, X, faces["age"], cv=args.cv,
                                prune=not args.no_pruning)
     fill_study(study, objective, args.n_trials, timeout=args.timeout,
-               callbacks=[trial_report])
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not complete:
-        print("No trial has finished yet.")
-        return 0
-    best = study.best_trial
-    print(f"best score {best.value:.4f} (negative MAE, trial {best.number} of "
-          f"{len(complete)} complete): "
-          + ", ".join(f"{key}={value:.4g}" for key, value in best.params.items()))
+               callbacks=[print_trial])
+    print(describe_best_trial(study, "negative MAE") or "No trial has finished yet.")
     return 0
 
 
-def whole_photo_rows(estimator, paths):
-    """One row per photo, the whole photo taken as the face (batched)."""
-    from .faces import describe_faces
-
-    columns = describe_faces(estimator, np.asarray(paths, dtype=object))
-    return [
-        {"photo": path, "face": 1, "box": "whole photo",
-         **{key: values[i] for key, values in columns.items()}}
-        for i, path in enumerate(paths)
-    ]
-
-
-def detected_rows(estimator, path, faces):
-    """One row per detected face of a photo; with ``faces="auto"`` the whole photo if none."""
-    from .faces import predict_faces
-
-    records = predict_faces(estimator, path)
-    if not records and faces == "auto":
-        return whole_photo_rows(estimator, [path])
-    if not records:
-        return [{"photo": path, "face": 0, "box": "no face found"}]
-    return [{"photo": path, "face": i, **record} for i, record in enumerate(records, start=1)]
-
-
-def prediction_rows(estimator, paths, faces, chunk=256):
-    """Rows for all photos, chunk by chunk; unreadable photos are reported and skipped."""
-    for begin in range(0, len(paths), chunk):
-        part = paths[begin:begin + chunk]
-        if faces == "whole":
-            yield from _guarded(whole_photo_rows, estimator, part)
-        else:
-            for path in part:
-                yield from _guarded(lambda model, one: detected_rows(model, one[0], faces),
-                                    estimator, [path])
-
-
-def _guarded(rows_for, estimator, paths):
-    """``rows_for(estimator, paths)``, narrowing down to the unreadable photos on an error."""
-    from .images import ImageLoadError
-
-    try:
-        return rows_for(estimator, paths)
-    except ImageLoadError as error:
-        if len(paths) == 1:
-            print(f"error: {error}", file=sys.stderr)
-            return [{"photo": paths[0], "face": 0, "box": "unreadable"}]
-        step = max(1, len(paths) // 16)
-        return [row for begin in range(0, len(paths), step)
-                for row in _guarded(rows_for, estimator, paths[begin:begin + step])]
-
-
 def command_predict(args):
+    from .prediction import predict_photos
+
     estimator = load_model_or_exit(args.model)
     paths = photo_paths(args.photos, args.paths_from)
     kind = "json" if args.json else "csv" if args.csv else "table"
-    rows = list(prediction_rows(estimator, paths, args.faces))
+    result = predict_photos(estimator, paths, faces=args.faces)
+    for _, message in result.errors:
+        print(f"error: {message}", file=sys.stderr)
     columns = ["photo", "face", "box", "age"]
     for extra in ("age_probability", "gender", "gender_probability"):
-        if any(extra in row for row in rows):
+        if any(extra in row for row in result.rows):
             columns.append(extra)
-    write_rows(rows, columns, kind)
-    return 1 if any(row["box"] == "unreadable" for row in rows) else 0
+    write_rows(result.rows, columns, kind)
+    return 1 if result.errors else 0
 
 
-def evaluation_tables(estimator, faces):
-    """Overall scores, a per-age-range table, and error per gender / ethnicity."""
-    from .faces import describe_faces
-    from .metrics import (
-        cumulative_score,
-        error_by_group,
-        mae_per_range,
-        range_f1_score,
-        range_recall_score,
-    )
-
-    predicted = describe_faces(estimator, faces["paths"])
-    age = np.asarray(predicted["age"])
-    ranges = _model_ranges(estimator)
-    scores = [{"metric": "faces", "value": len(age)}]
-    tables = []
-    if age.dtype.kind == "f":
-        scores += [{"metric": "MAE (years)", "value": f"{np.mean(np.abs(age - faces['age'])):.3f}"},
-                   {"metric": "CS@5", "value": f"{cumulative_score(faces['age'], age):.3f}"}]
-    if age.dtype.kind == "f" and ranges is not None:
-        per_range = [{"range": label, "faces": count, "MAE": f"{mae:.2f}"} for label, (mae, count)
-                     in mae_per_range(faces["age"], age, ranges).items()]
-        tables.append(("Per age range", per_range, ("range", "faces", "MAE")))
-    if ranges is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            scores += [
-                {"metric": "range recall (macro)",
-                 "value": f"{range_recall_score(faces['age'], age, ranges):.3f}"},
-                {"metric": "range F1 (macro)",
-                 "value": f"{range_f1_score(faces['age'], age, ranges):.3f}"},
-            ]
-    if "gender" in predicted and "gender" in faces:
-        truth = GENDER_NAMES[faces["gender"]]
-        scores.append({"metric": "gender accuracy",
-                       "value": f"{np.mean(np.asarray(predicted['gender']) == truth):.3f}"})
-    if age.dtype.kind == "f":
-        for name, codes, names in (("gender", "gender", GENDER_NAMES),
-                                   ("ethnicity", "race", ETHNICITY_NAMES)):
-            if codes in faces:
-                report = error_by_group(faces["age"], age, names[faces[codes]])
-                rows = [{name: g, "faces": c, "MAE": f"{m:.2f}", "CS@5": f"{s:.3f}"}
-                        for g, c, m, s in zip(report.groups, report.count, report.mae,
-                                              report.cs)]
-                rows.append({name: f"gap {report.gap:.2f}; worst {report.worst_group} "
-                             f"x{report.worst_ratio:.2f} of overall"})
-                tables.append((f"Error by {name}", rows, (name, "faces", "MAE", "CS@5")))
-    return scores, tables
+#: Labels of the overall scores of an evaluation, in the order they are printed.
+SCORE_LABELS = {"mae": "MAE (years)", "cs": "CS@5", "range_recall": "range recall (macro)",
+                "range_f1": "range F1 (macro)", "gender_accuracy": "gender accuracy"}
 
 
-def _model_ranges(estimator):
-    """The age ranges a model predicts or was balanced over, or None for plain labels."""
-    from sklearn.pipeline import Pipeline
+def score_rows(report):
+    """The overall scores of an evaluation report that apply, as table rows."""
+    return [{"metric": "faces", "value": report.n_faces}] + [
+        {"metric": label, "value": f"{report[key]:.3f}"}
+        for key, label in SCORE_LABELS.items() if report[key] is not None
+    ]
 
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    fitted = getattr(final, "ranges_", None)
-    return fitted if fitted is not None else getattr(final, "ranges", None)
+
+def range_rows(mae_per_range):
+    """Table rows of the error per age range."""
+    return [{"range": label, "faces": count, "MAE": f"{mae:.2f}"}
+            for label, (mae, count) in mae_per_range.items()]
+
+
+def group_rows(name, errors):
+    """Table rows of an ``error_by_group`` report, and a last row on its gap."""
+    rows = [{name: g, "faces": c, "MAE": f"{m:.2f}", "CS@5": f"{s:.3f}"}
+            for g, c, m, s in zip(errors.groups, errors.count, errors.mae, errors.cs)]
+    rows.append({name: f"gap {errors.gap:.2f}; worst {errors.worst_group} "
+                 f"x{errors.worst_ratio:.2f} of overall"})
+    return rows
 
 
 def command_evaluate(args):
+    from .evaluation import evaluate_model
+
     estimator = load_model_or_exit(args.model)
     faces = load_faces(args.data, args.n_samples)
-    scores, tables = evaluation_tables(estimator, faces)
-    write_rows(scores, ("metric", "value"), "table")
-    for title, rows, columns in tables:
-        print(f"\n{title}")
-        write_rows(rows, columns, "table")
+    report = evaluate_model(estimator, faces)
+    write_rows(score_rows(report), ("metric", "value"), "table")
+    if report.mae_per_range is not None:
+        print("\nPer age range")
+        write_rows(range_rows(report.mae_per_range), ("range", "faces", "MAE"), "table")
+    for name in ("gender", "ethnicity"):
+        errors = report[f"error_by_{name}"]
+        if errors is not None:
+            print(f"\nError by {name}")
+            write_rows(group_rows(name, errors), (name, "faces", "MAE", "CS@5"), "table")
     return 0
 
 
 def command_webcam(args):
     from .webcam import (
+        VideoDisplayError,
         VideoSourceError,
         face_label,
         open_video,
+        open_video_writer,
         read_frames,
+        show_frame,
         stream_predictions,
     )
 
@@ -421,13 +294,17 @@ def command_webcam(args):
         for number, (annotated, records, fps) in enumerate(
             stream_predictions(estimator, read_frames(capture, args.max_frames)), start=1
         ):
-            writer = writer or _video_writer(args.output, annotated, capture)
+            if writer is None and args.output is not None:
+                writer = open_video_writer(args.output, annotated, capture)
             if writer is not None:
                 writer.write(annotated[:, :, ::-1])
-            if args.show and _show(annotated):
+            if args.show and show_frame(annotated):
                 break
             faces = "; ".join(face_label(record) for record in records) or "no face"
             print(f"frame {number}: {faces} | {fps:.1f} fps", flush=True)
+    except VideoDisplayError as error:
+        raise CommandError(f"--show: {error}. Use --output FILE.avi to record the "
+                           "annotated frames.") from None
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     finally:
@@ -435,32 +312,6 @@ def command_webcam(args):
         if writer is not None:
             writer.release()
     return 0
-
-
-def _video_writer(path, frame, capture):
-    if path is None:
-        return None
-    from .faces import _cv2
-
-    cv2 = _cv2()
-    fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    height, width = frame.shape[:2]
-    return cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-
-
-def _show(frame):
-    """Show a frame in a window; True when the user pressed q or Esc."""
-    from .faces import _cv2
-
-    cv2 = _cv2()
-    try:
-        cv2.imshow("sklearn-age", frame[:, :, ::-1])
-    except cv2.error:
-        raise CommandError(
-            "--show needs OpenCV with a GUI (pip install opencv-python); the headless "
-            "build has none. Use --output FILE.avi to record the annotated frames."
-        ) from None
-    return cv2.waitKey(1) & 0xFF in (ord("q"), 27)
 
 
 # -- parser ------------------------------------------------------------------------

@@ -10,6 +10,13 @@ from sklearn.utils import Bunch, check_random_state
 
 _UTKFACE_NAME = re.compile(r"^(\d+)_([01])_([0-4])_\d+\.jpg(\.chip\.jpg)?$")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+#: UTKFace's gender codes: ``GENDER_NAMES[faces.gender]`` names them.
+GENDER_NAMES = np.array(["male", "female"])
+
+#: UTKFace's ethnicity (``race``) codes.
+ETHNICITY_NAMES = np.array(["White", "Black", "Asian", "Indian", "Others"])
+
 _GET_UTKFACE = (
     "UTKFace is available from https://susanqq.github.io/UTKFace/ (non-commercial "
     "research use); unpack it and pass the folder, or set SKLEARN_AGE_DATA."
@@ -97,11 +104,9 @@ def load_utkface(folder=None, n_samples=None, random_state=None):
             UserWarning,
             stacklevel=2,
         )
-    labels = np.asarray(labels, dtype=int)
-    paths = np.asarray(paths)
-    if n_samples is not None and n_samples < len(paths):
-        keep = np.sort(check_random_state(random_state).permutation(len(paths))[:n_samples])
-        paths, labels = paths[keep], labels[keep]
+    keep = _subset(len(paths), n_samples, random_state)
+    labels = np.asarray(labels, dtype=int)[keep]
+    paths = np.asarray(paths)[keep]
     return Bunch(
         paths=paths,
         age=labels[:, 0],
@@ -112,7 +117,14 @@ def load_utkface(folder=None, n_samples=None, random_state=None):
     )
 
 
-def load_image_folder(csv_path):
+def _subset(n_faces, n_samples, random_state):
+    """Rows of a random subset of ``n_samples`` faces, in their order (all when None)."""
+    if n_samples is None or n_samples >= n_faces:
+        return np.arange(n_faces)
+    return np.sort(check_random_state(random_state).permutation(n_faces)[:n_samples])
+
+
+def load_image_folder(csv_path, n_samples=None, random_state=None):
     """Load faces listed in a CSV file with the columns ``path`` and ``age``.
 
     Relative paths are taken relative to the CSV file's folder.
@@ -121,6 +133,10 @@ def load_image_folder(csv_path):
     ----------
     csv_path : str or os.PathLike
         The CSV file, with a header row naming at least ``path`` and ``age``.
+    n_samples : int or None, default=None
+        As in :func:`load_utkface`: a random subset, kept in file order.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the subset.
 
     Returns
     -------
@@ -163,4 +179,70 @@ def load_image_folder(csv_path):
             ages.append(age)
     if not paths:
         raise ValueError(f"{csv_path!r} lists no faces.")
-    return Bunch(paths=np.asarray(paths), age=np.asarray(ages))
+    keep = _subset(len(paths), n_samples, random_state)
+    return Bunch(paths=np.asarray(paths)[keep], age=np.asarray(ages)[keep])
+
+
+def load_faces(data, n_samples=None, random_state=None):
+    """Load labelled faces from a UTKFace-style folder or a CSV file of ``path, age``.
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        A folder, read by :func:`load_utkface`, or a CSV file, read by
+        :func:`load_image_folder`.
+    n_samples, random_state
+        As in :func:`load_utkface`: the size and seed of a random subset.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        As :func:`load_utkface` or :func:`load_image_folder` returns it: ``paths`` and
+        ``age`` always, ``gender`` and ``race`` from a UTKFace folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data`` is neither a folder nor a file.
+
+    Examples
+    --------
+    >>> from sklearn_age import load_faces
+    >>> faces = load_faces("faces.csv", n_samples=100, random_state=0)  # doctest: +SKIP
+    """
+    data = os.fspath(data)
+    if os.path.isfile(data):
+        return load_image_folder(data, n_samples=n_samples, random_state=random_state)
+    if not os.path.isdir(data):
+        raise FileNotFoundError(f"{data!r} is neither a folder of faces nor a CSV file.")
+    return load_utkface(data, n_samples=n_samples, random_state=random_state)
+
+
+def list_photos(items):
+    """Photo files of paths and folders: each folder gives its photos, sorted by name.
+
+    Parameters
+    ----------
+    items : iterable of str or os.PathLike
+        Photo files (kept as given, in order, whatever their suffix) and folders (their
+        files ending in a photo suffix such as ``.jpg`` or ``.png``; subfolders are not
+        searched).
+
+    Returns
+    -------
+    paths : list of str
+
+    Examples
+    --------
+    >>> from sklearn_age import list_photos
+    >>> list_photos(["party.jpg", "holiday/"])  # doctest: +SKIP
+    ['party.jpg', 'holiday/beach.jpg', 'holiday/hotel.png']
+    """
+    paths = []
+    for item in map(os.fspath, items):
+        if os.path.isdir(item):
+            paths += sorted(os.path.join(item, name) for name in os.listdir(item)
+                            if name.lower().endswith(_IMAGE_SUFFIXES))
+        else:
+            paths.append(item)
+    return paths

@@ -11,8 +11,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from skorch.callbacks import Callback
 
+from .embedding import FaceEmbedder
+from .estimators import AgeRegressor
 from .ranges import AgeRanges
 from .studies import open_storage
+
+#: Parameters that the frozen embedder takes in a fast search; the rest go to the head.
+EMBEDDER_PARAMS = ("backbone", "pretrained", "img_size")
 
 
 def default_search_space(trial):
@@ -24,6 +29,48 @@ def default_search_space(trial):
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         "l1_lambda": trial.suggest_float("l1_lambda", 1e-8, 1e-4, log=True),
     }
+
+
+def search_estimators(params=None, *, fast=False):
+    """The age regressor a search tunes and, for a fast search, the embedder run before it.
+
+    A fast search tunes the head alone on frozen embeddings, computed once: the
+    embedder takes the parameters of ``EMBEDDER_PARAMS`` (``backbone``, ``pretrained``,
+    ``img_size``) and the regressor, with ``backbone=None``, the others.
+
+    Parameters
+    ----------
+    params : dict or None, default=None
+        Fixed parameters of the :class:`~sklearn_age.AgeRegressor` (and, when ``fast``,
+        of the embedder).
+    fast : bool, default=False
+        Search on embeddings rather than fine-tuning the backbone in every trial.
+
+    Returns
+    -------
+    estimator : AgeRegressor
+    embedder : FaceEmbedder or None
+        None unless ``fast``: then search on ``embedder.fit_transform(paths)``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is not one of the regressor's.
+
+    Examples
+    --------
+    >>> from sklearn_age.search import make_objective, search_estimators
+    >>> estimator, embedder = search_estimators({"max_epochs": 4}, fast=True)
+    >>> objective = make_objective(estimator, embedder.fit_transform(paths),
+    ...                            ages)  # doctest: +SKIP
+    """
+    params = dict(params or {})
+    embedder = None
+    if fast:
+        embedder = FaceEmbedder(**{key: params.pop(key) for key in EMBEDDER_PARAMS
+                                   if key in params})
+        params["backbone"] = None
+    return AgeRegressor().set_params(**params), embedder
 
 
 class EpochPruning(Callback):

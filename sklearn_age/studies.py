@@ -213,6 +213,77 @@ def count_trials(study):
     return finished, len(trials), waiting
 
 
+def describe_trial(study, trial):
+    """One line on a trial that ended: its outcome, its parameters, the study's progress.
+
+    Parameters
+    ----------
+    study : optuna.Study
+    trial : optuna.trial.FrozenTrial
+        A trial of ``study`` that ended, as an Optuna callback receives it.
+
+    Returns
+    -------
+    line : str
+        Its score, the epoch it was pruned after, or why it did not run; then how many
+        trials of the study are finished and the best score so far.
+
+    Examples
+    --------
+    >>> from sklearn_age.studies import describe_trial, fill_study
+    >>> fill_study(study, objective, 20, callbacks=[
+    ...     lambda study, trial: print(describe_trial(study, trial))])  # doctest: +SKIP
+    trial 0 score -9.8123 [lr=0.00123, ...]; 1 finished in the study; best -9.8123 (trial 0)
+    """
+    if trial.state == TrialState.COMPLETE:
+        outcome = f"score {trial.value:.4f}"
+    elif trial.state == TrialState.PRUNED:
+        outcome = f"pruned after epoch {trial.last_step} of the first fold"
+    else:
+        outcome = ("not run: the study was full" if trial.user_attrs.get("surplus")
+                   else "failed")
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    best = max(complete, key=lambda t: t.value, default=None)
+    best = f"; best {best.value:.4f} (trial {best.number})" if best else ""
+    return (f"trial {trial.number} {outcome} [{_format_params(trial.params, 3)}]; "
+            f"{len(finished)} finished in the study{best}")
+
+
+def describe_best_trial(study, score_name="score"):
+    """One line on the best complete trial of a study, or None when none is complete.
+
+    Parameters
+    ----------
+    study : optuna.Study
+    score_name : str, default="score"
+        What the score is, such as ``"negative MAE"``.
+
+    Returns
+    -------
+    line : str or None
+        The best score, the trial's number, how many trials are complete, and the
+        trial's parameters.
+
+    Examples
+    --------
+    >>> from sklearn_age.studies import describe_best_trial
+    >>> print(describe_best_trial(study, "negative MAE"))  # doctest: +SKIP
+    best score -8.1234 (negative MAE, trial 7 of 12 complete): lr=0.001234, ...
+    """
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    best = study.best_trial
+    return (f"best score {best.value:.4f} ({score_name}, trial {best.number} of "
+            f"{len(complete)} complete): {_format_params(best.params, 4)}")
+
+
+def _format_params(params, digits):
+    """``"lr=0.001, dropout=0.3"`` with ``digits`` significant digits."""
+    return ", ".join(f"{key}={value:.{digits}g}" for key, value in params.items())
+
+
 def fill_study(study, objective, n_trials, *, timeout=None, callbacks=(), poll_interval=2.0):
     """Run trials until ``study`` holds ``n_trials`` finished ones, shared with other workers.
 

@@ -5,6 +5,7 @@ any iterable of RGB frames, so the loop runs the same on a recorded clip as on a
 camera. Needs OpenCV: ``pip install "sklearn-age[faces]"``.
 """
 
+import os
 import time
 
 import numpy as np
@@ -14,6 +15,10 @@ from .faces import _cv2, predict_faces
 
 class VideoSourceError(OSError):
     """A camera or video that cannot be opened or read."""
+
+
+class VideoDisplayError(RuntimeError):
+    """Frames cannot be shown in a window: the installed OpenCV has no GUI."""
 
 
 def open_video(source):
@@ -146,3 +151,73 @@ def stream_predictions(estimator, frames, cropper=None):
         records = predict_faces(estimator, frame, cropper)
         fps = count / max(time.perf_counter() - start, 1e-9)
         yield annotate(frame, records, fps), records, fps
+
+
+def open_video_writer(path, frame, capture=None):
+    """A Motion-JPEG video file for frames the size of ``frame``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The video file to write (``.avi``).
+    frame : ndarray of shape (height, width, 3)
+        A frame of the size all frames will have.
+    capture : cv2.VideoCapture or None, default=None
+        The source, whose frame rate the video takes (10 frames per second when it
+        has none or is not given).
+
+    Returns
+    -------
+    writer : cv2.VideoWriter
+        Takes BGR frames, as OpenCV does: ``writer.write(rgb[:, :, ::-1])``; call
+        ``writer.release()`` at the end.
+
+    Examples
+    --------
+    >>> from sklearn_age.webcam import open_video, open_video_writer, read_frames
+    >>> capture = open_video("clip.mp4")  # doctest: +SKIP
+    >>> frames = list(read_frames(capture))  # doctest: +SKIP
+    >>> writer = open_video_writer("copy.avi", frames[0], capture)  # doctest: +SKIP
+    """
+    cv2 = _cv2()
+    fps = (capture.get(cv2.CAP_PROP_FPS) if capture is not None else 0) or 10.0
+    height, width = frame.shape[:2]
+    return cv2.VideoWriter(os.fspath(path), cv2.VideoWriter_fourcc(*"MJPG"), fps,
+                           (width, height))
+
+
+def show_frame(frame, title="sklearn-age"):
+    """Show an RGB frame in a window, and tell whether the user asked to stop.
+
+    Parameters
+    ----------
+    frame : ndarray of shape (height, width, 3), dtype uint8
+        RGB.
+    title : str, default="sklearn-age"
+        The window's title; frames shown under one title replace each other.
+
+    Returns
+    -------
+    stop : bool
+        True when the user pressed q or Esc.
+
+    Raises
+    ------
+    VideoDisplayError
+        If OpenCV has no GUI (the headless build).
+
+    Examples
+    --------
+    >>> from sklearn_age.webcam import show_frame
+    >>> show_frame(annotated)  # doctest: +SKIP
+    False
+    """
+    cv2 = _cv2()
+    try:
+        cv2.imshow(title, frame[:, :, ::-1])
+    except cv2.error:
+        raise VideoDisplayError(
+            "showing frames needs OpenCV with a GUI (pip install opencv-python); the "
+            "headless build has none"
+        ) from None
+    return cv2.waitKey(1) & 0xFF in (ord("q"), 27)

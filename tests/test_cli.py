@@ -154,3 +154,84 @@ def test_predict_with_detection_reports_an_unreadable_photo_once(models, group_p
     lines = capsys.readouterr().out.splitlines()[1:]
     assert len(lines) == 3 + 1 + 3  # three faces, the broken photo, three faces
     assert sum("unreadable" in line for line in lines) == 1
+
+
+HEAVY = ("torch", "sklearn", "skorch", "timm", "optuna", "PIL", "numpy", "cv2")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["predict", "--help"], ["search", "--help"]])
+def test_help_imports_none_of_the_library_s_dependencies(args):
+    code = ("import sys\nfrom sklearn_age import cli\n"
+            "try:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(set({HEAVY!r}) & set(sys.modules)), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code, *args],
+                            capture_output=True, text=True, check=True)
+    assert "usage: sklearn-age" in result.stdout
+    assert result.stderr.strip() == "[]"
+
+
+def test_predict_imports_no_search_nor_video(models, crops):
+    code = ("import sys\nfrom sklearn_age import cli\n"
+            "status = cli.main(sys.argv[1:])\n"
+            "print(sorted({'optuna', 'sqlalchemy', 'cv2'} & set(sys.modules)), file=sys.stderr)\n"
+            "sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code, "predict", models["age"], *crops[:2],
+                             "--faces", "whole"], capture_output=True, text=True, check=True)
+    assert len(result.stdout.splitlines()) == 3
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_webcam_show_without_a_gui_says_so(models, monkeypatch, background, tmp_path, capsys):
+    import cv2
+
+    def headless(*args):
+        raise cv2.error("The function is not implemented")
+
+    monkeypatch.setattr(cv2, "imshow", headless)
+    video = str(tmp_path / "still.avi")
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"MJPG"), 5, background.size)
+    for _ in range(2):  # open_video reads the first frame to check the source
+        writer.write(np.asarray(background)[:, :, ::-1])
+    writer.release()
+    assert main(["webcam", models["age"], "--source", video, "--show"]) == 2
+    err = capsys.readouterr().err
+    assert "--show: showing frames needs OpenCV with a GUI" in err and "--output" in err
+
+
+def test_show_frame_stops_on_q_or_esc(monkeypatch):
+    import cv2
+
+    from sklearn_age.webcam import show_frame
+
+    shown = []
+    monkeypatch.setattr(cv2, "imshow", lambda title, frame: shown.append(frame))
+    frame = np.zeros((4, 6, 3), np.uint8)
+    frame[..., 0] = 255  # red, shown to OpenCV as BGR
+    for key, stop in ((-1, False), (ord("x"), False), (ord("q"), True), (27, True)):
+        monkeypatch.setattr(cv2, "waitKey", lambda delay, key=key: key)
+        assert show_frame(frame) is stop
+    assert shown[0][0, 0].tolist() == [0, 0, 255]
+
+
+def test_open_video_writer_takes_the_source_s_rate_and_the_frame_s_size(tmp_path):
+    import cv2
+
+    from sklearn_age.webcam import open_video, open_video_writer, read_frames
+
+    source = str(tmp_path / "source.avi")
+    writer = cv2.VideoWriter(source, cv2.VideoWriter_fourcc(*"MJPG"), 7, (64, 48))
+    for shade in range(3):
+        writer.write(np.full((48, 64, 3), 80 * shade, np.uint8))
+    writer.release()
+    capture = open_video(source)
+    frames = list(read_frames(capture))
+    copy = str(tmp_path / "copy.avi")
+    writer = open_video_writer(copy, frames[0], capture)
+    for frame in frames:
+        writer.write(frame[:, :, ::-1])
+    writer.release()
+    capture.release()
+    check = cv2.VideoCapture(copy)
+    assert check.get(cv2.CAP_PROP_FPS) == 7
+    assert (check.get(cv2.CAP_PROP_FRAME_WIDTH), check.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
+    assert int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)

@@ -65,3 +65,50 @@ def test_load_utkface_random_subset(faces):
     assert set(subset.paths) <= set(faces.paths)
     index = {path: i for i, path in enumerate(faces.paths)}
     assert [faces.age[index[p]] for p in subset.paths] == subset.age.tolist()
+
+
+def test_load_image_folder_random_subset(tmp_path):
+    rows = "".join(f"face{i}.jpg,{i}\n" for i in range(20))
+    (tmp_path / "faces.csv").write_text("path,age\n" + rows)
+    subset = load_image_folder(tmp_path / "faces.csv", n_samples=5, random_state=0)
+    again = load_image_folder(tmp_path / "faces.csv", n_samples=5, random_state=0)
+    assert subset.paths.tolist() == again.paths.tolist()
+    assert len(subset.age) == 5 and subset.age.tolist() == sorted(subset.age.tolist())
+    assert all(path.endswith(f"face{age:.0f}.jpg")
+               for path, age in zip(subset.paths, subset.age))
+    assert len(load_image_folder(tmp_path / "faces.csv", n_samples=50).paths) == 20
+
+
+def test_load_faces_reads_a_folder_or_a_csv_file(faces, tmp_path):
+    import warnings
+
+    from sklearn_age import load_faces
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        folder = load_faces(faces.folder, n_samples=30, random_state=0)
+        expected = load_utkface(faces.folder, n_samples=30, random_state=0)
+    assert folder.paths.tolist() == expected.paths.tolist()
+    assert folder.race.tolist() == expected.race.tolist()
+    listing = tmp_path / "faces.csv"
+    listing.write_text("path,age\n" + "".join(
+        f"{path},{age}\n" for path, age in zip(faces.paths[:10], faces.age[:10])))
+    table = load_faces(listing, n_samples=4, random_state=0)
+    assert len(table.paths) == 4 and set(table.paths) <= set(faces.paths[:10])
+    assert "gender" not in table
+    with pytest.raises(FileNotFoundError, match="neither a folder of faces nor a CSV file"):
+        load_faces(tmp_path / "nope")
+
+
+def test_list_photos_expands_folders_by_suffix(tmp_path):
+    from sklearn_age import list_photos
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("b.JPG", "a.png", "notes.txt", "c.webp"):
+        (album / name).write_bytes(b"x")
+    (album / "inner").mkdir()
+    single = str(tmp_path / "single.gif")
+    assert list_photos([single, album]) == [
+        single, str(album / "a.png"), str(album / "b.JPG"), str(album / "c.webp")]
+    assert list_photos([]) == []

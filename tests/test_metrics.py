@@ -84,3 +84,53 @@ def test_make_age_scorers_signs_on_a_real_estimator():
     with pytest.raises(ValueError, match="needs predicted ages in years"):
         scorers["mae"](clf, X, labels)
     assert scorers["range_recall"](clf, X, labels) == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def labelled_faces(faces):
+    """40 real faces with UTKFace's codes, as ``load_faces`` gives them."""
+    from sklearn.utils import Bunch
+
+    pick = slice(0, 7800, 195)
+    return Bunch(paths=faces.paths[pick], age=faces.age[pick], gender=faces.gender[pick],
+                 race=faces.race[pick])
+
+
+def test_evaluate_model_scores_ages_ranges_and_groups(labelled_faces):
+    import numpy as np
+
+    from sklearn_age import AgeGenderEstimator, evaluate_model
+    from sklearn_age.datasets import ETHNICITY_NAMES, GENDER_NAMES
+    from sklearn_age.faces import describe_faces
+    from sklearn_age.metrics import error_by_group
+    from tests.conftest import TINY
+
+    faces = labelled_faces
+    model = AgeGenderEstimator(**TINY).fit(
+        faces.paths, np.column_stack([faces.age, GENDER_NAMES[faces.gender]]))
+    report = evaluate_model(model, faces)
+    predicted = describe_faces(model, faces.paths)
+    assert report.n_faces == 40
+    assert report.mae == pytest.approx(np.mean(np.abs(np.array(predicted["age"]) - faces.age)))
+    assert report.cs == cumulative_score(faces.age, predicted["age"])
+    assert 0 <= report.range_recall <= 1 and 0 <= report.range_f1 <= 1
+    assert sum(count for _, count in report.mae_per_range.values()) == 40
+    assert report.gender_accuracy == pytest.approx(
+        np.mean(np.array(predicted["gender"]) == GENDER_NAMES[faces.gender]))
+    assert report.error_by_gender.groups.tolist() == ["female", "male"]
+    assert set(report.error_by_ethnicity.groups) <= set(ETHNICITY_NAMES)
+    expected = error_by_group(faces.age, predicted["age"], ETHNICITY_NAMES[faces.race])
+    assert report.error_by_ethnicity.mae.tolist() == pytest.approx(expected.mae.tolist())
+
+
+def test_evaluate_model_of_a_range_classifier_without_groups(labelled_faces):
+    from sklearn.utils import Bunch
+
+    from sklearn_age import AgeClassifier, evaluate_model
+    from tests.conftest import TINY
+
+    faces = Bunch(paths=labelled_faces.paths, age=labelled_faces.age)
+    report = evaluate_model(AgeClassifier(**TINY).fit(faces.paths, faces.age), faces)
+    assert report.n_faces == 40 and 0 <= report.range_recall <= 1
+    assert report.mae is report.cs is report.mae_per_range is None
+    assert report.gender_accuracy is report.error_by_gender is report.error_by_ethnicity is None

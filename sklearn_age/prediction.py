@@ -1,0 +1,103 @@
+"""Prediction over many photos: one row per face, unreadable photos named and passed over."""
+
+import functools
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from .faces import describe_faces, predict_faces
+from .images import ImageLoadError
+
+#: What ``predict_photos(faces=...)`` accepts.
+FACE_MODES = ("auto", "detect", "whole")
+
+
+def predict_photos(estimator, photos, *, faces="auto", chunk_size=256):
+    """Predict every face of many photos; an unreadable photo is named and the rest go on.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        As for :func:`~sklearn_age.predict_faces`.
+    photos : sequence of str or os.PathLike
+        Photo files.
+    faces : {"auto", "detect", "whole"}, default="auto"
+        ``"detect"`` finds every face of each photo; ``"auto"`` also does, and takes a
+        photo without a detectable face whole; ``"whole"`` takes every photo as a face
+        crop, without detection (fastest).
+    chunk_size : int, default=256
+        Photos predicted together with ``faces="whole"``.
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``rows``, a list of dict in the order of ``photos``: one per face, with
+        ``"photo"``, ``"face"`` (its number in the photo, from 1), ``"box"`` (as
+        :func:`~sklearn_age.predict_faces` gives it, or ``"whole photo"``) and the
+        predictions of :func:`~sklearn_age.faces.describe_faces`; a photo without a face
+        (``faces="detect"``) or that cannot be read gets one row with ``"face"`` 0 and
+        ``"box"`` ``"no face found"`` or ``"unreadable"``. ``errors``, a list of
+        ``(photo, message)``, one per unreadable photo.
+
+    Examples
+    --------
+    >>> from sklearn_age import predict_photos
+    >>> result = predict_photos(model, ["party.jpg", "broken.jpg"])  # doctest: +SKIP
+    >>> result.rows[0]  # doctest: +SKIP
+    {'photo': 'party.jpg', 'face': 1, 'box': (112, 80, 96, 96), 'age': 31.4}
+    >>> result.errors  # doctest: +SKIP
+    [('broken.jpg', "cannot read image 'broken.jpg': not an image")]
+    """
+    if faces not in FACE_MODES:
+        raise ValueError(f"faces must be one of {FACE_MODES}, got {faces!r}.")
+    if not isinstance(chunk_size, Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
+    photos = list(photos)
+    rows, errors = [], []
+    if faces == "whole":
+        for begin in range(0, len(photos), chunk_size):
+            rows += _guarded(_whole_photo_rows, estimator, photos[begin:begin + chunk_size],
+                             errors)
+    else:
+        detected = functools.partial(_detected_rows, faces=faces)
+        for photo in photos:
+            rows += _guarded(detected, estimator, [photo], errors)
+    return Bunch(rows=rows, errors=errors)
+
+
+def _whole_photo_rows(estimator, photos):
+    """One row per photo, the whole photo taken as the face (predicted together)."""
+    columns = describe_faces(estimator, np.asarray(photos, dtype=object))
+    return [
+        {"photo": photo, "face": 1, "box": "whole photo",
+         **{key: values[i] for key, values in columns.items()}}
+        for i, photo in enumerate(photos)
+    ]
+
+
+def _detected_rows(estimator, photos, faces):
+    """One row per detected face of the one photo in ``photos``; see ``faces``."""
+    records = predict_faces(estimator, photos[0])
+    if not records and faces == "auto":
+        return _whole_photo_rows(estimator, photos)
+    if not records:
+        return [{"photo": photos[0], "face": 0, "box": "no face found"}]
+    return [{"photo": photos[0], "face": i, **record}
+            for i, record in enumerate(records, start=1)]
+
+
+def _guarded(rows_for, estimator, photos, errors):
+    """``rows_for(estimator, photos)``, narrowing down to the unreadable photos on an error.
+
+    Each unreadable photo gets an ``"unreadable"`` row and an entry in ``errors``.
+    """
+    try:
+        return rows_for(estimator, photos)
+    except ImageLoadError as error:
+        if len(photos) == 1:
+            errors.append((photos[0], str(error)))
+            return [{"photo": photos[0], "face": 0, "box": "unreadable"}]
+        step = max(1, len(photos) // 16)
+        return [row for begin in range(0, len(photos), step)
+                for row in _guarded(rows_for, estimator, photos[begin:begin + step], errors)]
