@@ -35,7 +35,7 @@ import torch
 
 from sklearn_age import AgeGenderEstimator, AgeRegressor, GenderClassifier
 from sklearn_age.datasets import default_data_dir
-from sklearn_age.estimators import _check_loss_weights
+from sklearn_age.estimators.age_gender import check_loss_weights
 from sklearn_age.metrics import error_by_group
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -68,7 +68,7 @@ def fitted(estimator, X, y, models_dir):
         differ = {key: value for key, value in saved.get_params().items()
                   if key not in ("flip_test", "verbose") and value != wanted[key]}
         if hasattr(saved, "loss_weights_"):  # defaults resolved at fit time may have changed
-            resolved = _check_loss_weights(wanted["loss_weights"], estimator.DEFAULT_LOSS_WEIGHTS)
+            resolved = check_loss_weights(wanted["loss_weights"], estimator.DEFAULT_LOSS_WEIGHTS)
             if saved.loss_weights_ != resolved:
                 differ["loss_weights_"] = saved.loss_weights_
         if differ:

@@ -5,7 +5,9 @@ second, and the command that produced them.
 
 Usage::
 
-    python bench/bench_core.py [--data DIR] [--param NAME=VALUE ...]
+    python bench/bench_core.py [--data DIR] [--param NAME=VALUE ...] [--save MODEL.skage]
+
+``--save`` keeps the fitted model (a model file) for the speed benchmark.
 """
 
 import argparse
@@ -21,7 +23,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
-from sklearn_age import AgeRegressor, ImageLoader, load_utkface
+from sklearn_age import AgeRegressor, ImageLoader, load_utkface, save_model
 from sklearn_age.cli import parse_param
 from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import cumulative_score, mae_per_range
@@ -31,6 +33,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=default_data_dir())
     parser.add_argument("--param", action="append", default=[], type=parse_param)
+    parser.add_argument("--save", help="write the fitted model to this model file")
     args = parser.parse_args()
 
     train, test = core_split(args.data)
@@ -56,6 +59,9 @@ def main():
           f"(from JPEG files, batch {model.batch_size}, flip_test={model.flip_test})")
     for label, (mae, count) in mae_per_range(test.age, predicted).items():
         print(f"  MAE {label:>6}: {mae:6.2f}  (n={count})")
+    if args.save:
+        save_model(model, args.save)
+        print(f"model saved to {args.save}")
 
 
 def core_split(data):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from .images import ImageTransformerMixin, check_images, check_paths, is_path_list
+from .images import ImageTransformerMixin, check_photos
 from .nets import DEFAULT_BACKBONE, ImageNormalizer, create_backbone
 from .training import FaceDataset
 
@@ -127,7 +127,7 @@ class FaceEmbedder(ImageTransformerMixin, BaseEstimator):
         embeddings : ndarray of shape (n, ``n_features_out_``), dtype float32
         """
         check_is_fitted(self, "model_")
-        X = check_paths(X) if is_path_list(X) else check_images(X)
+        X = check_photos(X)
         embed = check_memory(self.memory).cache(_embed, ignore=["model"])
         return embed(self.model_, self.weights_digest_, self.img_size, self.batch_size,
                      self.device, X)

@@ -25,8 +25,7 @@ from .images import (
     ImageLoadError,
     ImageTransformerMixin,
     _square_resize,
-    check_paths,
-    is_path_list,
+    check_photos,
     read_photo,
 )
 
@@ -122,29 +121,6 @@ def _crop_face(photo, box, size, margin):
     inside = photo[max(top, 0):top + side, max(left, 0):left + side]
     square.paste(Image.fromarray(inside), (max(-left, 0), max(-top, 0)))
     return np.asarray(square.resize((size, size), Image.BILINEAR, reducing_gap=2.0))
-
-
-def _check_photos(X):
-    """Paths (an object array, files checked) or a list of ``uint8`` RGB arrays."""
-    if is_path_list(X) or isinstance(X, (str, os.PathLike)):
-        return check_paths(X)
-    photos = list(X)
-    if not photos:
-        raise ValueError("Found 0 photos: X is empty.")
-    for row, photo in enumerate(photos):
-        if not (isinstance(photo, np.ndarray) and photo.dtype == np.uint8
-                and photo.ndim == 3 and photo.shape[2] == 3):
-            raise ValueError(
-                f"row {row}: expected a uint8 RGB array of shape (height, width, 3) "
-                f"(or a list of file paths only), got {_describe(photo)}."
-            )
-    return photos
-
-
-def _describe(photo):
-    if isinstance(photo, np.ndarray):
-        return f"an array of shape {photo.shape} and dtype {photo.dtype}"
-    return f"a {type(photo).__name__}"
 
 
 def _photo_at(photos, row):
@@ -248,7 +224,7 @@ class FaceCropper(ImageTransformerMixin, BaseEstimator):
         """
         self._validate_params()
         _cv2()
-        _check_photos(X)
+        check_photos(X)
         self.n_features_in_ = 1
         return self
 
@@ -270,7 +246,7 @@ class FaceCropper(ImageTransformerMixin, BaseEstimator):
             If a photo has no face and ``on_missing`` is ``"raise"`` or ``"skip"``.
         """
         check_is_fitted(self)
-        photos = _check_photos(X)
+        photos = check_photos(X)
         faces, kept = self._crop_all(photos)
         if len(kept) < len(photos):
             row = np.setdiff1d(np.arange(len(photos)), kept)[0]
@@ -306,7 +282,7 @@ class FaceCropper(ImageTransformerMixin, BaseEstimator):
             If a photo has no face and ``on_missing="raise"``; the message names it.
         """
         self._validate_params()
-        return self._crop_all(_check_photos(X))
+        return self._crop_all(check_photos(X))
 
     def _crop_all(self, photos):
         """Faces and kept rows of checked photos, as :meth:`crop_faces` returns them."""
@@ -370,7 +346,7 @@ def predict_faces(estimator, photo, cropper=None):
     """
     estimator, cropper = _split_cropper(estimator, cropper)
     cropper._validate_params()
-    photos = _check_photos([photo])
+    photos = check_photos([photo])
     image = _photo_at(photos, 0)
     boxes = _detect_faces(image, cropper.detection_size)
     if len(boxes) == 0:

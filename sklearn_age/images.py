@@ -152,8 +152,10 @@ def read_image_at(paths, index, size):
 
 
 def resize_images(images, size):
-    """Resize a ``uint8`` batch ``(n, H, W, 3)`` to ``(n, size, size, 3)`` (no-op if equal)."""
-    if images.shape[1:3] == (size, size):
+    """``uint8`` images (an ``(n, H, W, 3)`` batch or a list of ``(H, W, 3)`` arrays of any
+    sizes) as one ``(n, size, size, 3)`` batch, each centre-cropped to a square and
+    resized like :func:`read_image` (a batch of that size is returned as it is)."""
+    if isinstance(images, np.ndarray) and images.shape[1:3] == (size, size):
         return images
     return np.stack(
         [np.asarray(_square_resize(Image.fromarray(image), size)) for image in images]
@@ -180,14 +182,21 @@ def _path_column(X):
     return X
 
 
+def _is_single_path(X):
+    """A bare path (str, bytes, os.PathLike, or a 0-d array holding one)."""
+    if isinstance(X, np.ndarray) and X.ndim == 0 and X.dtype.kind in "USO":
+        X = X.item()
+    return isinstance(X, (str, bytes, os.PathLike))
+
+
 def is_path_list(X):
     """True if ``X`` is given as image paths (str or os.PathLike) rather than images.
 
     That is a 1-D sequence holding paths (numpy array, list, pandas Series), one column
     of them (an ``(n, 1)`` array or a DataFrame), or a single path, which
-    :func:`check_paths` then refuses with a clear message.
+    :func:`check_photos` then refuses with a clear message.
     """
-    if isinstance(X, (str, os.PathLike)) or _is_data_frame(X):
+    if _is_single_path(X) or _is_data_frame(X):
         return True
     X = _path_column(X)
     if isinstance(X, np.ndarray):
@@ -198,23 +207,52 @@ def is_path_list(X):
         return False
 
 
-def check_paths(X):
-    """Validate image paths and return them as a 1-D object array.
+def check_photos(X):
+    """The one input check for photos, used by every estimator and transformer.
 
-    ``X`` is a sequence of paths (str or os.PathLike) or one column of them (an
-    ``(n, 1)`` array or a one-column DataFrame).
+    Parameters
+    ----------
+    X : sequence of paths, or uint8 images
+        Paths (str or os.PathLike) in a list, a numpy array, a pandas Series or one
+        column of a DataFrame; or ``uint8`` RGB images: an array ``(n, H, W, 3)`` or a
+        list of ``(H, W, 3)`` arrays, of any sizes.
+
+    Returns
+    -------
+    photos : ndarray or list
+        The paths as a 1-D object array (each file exists); or the images as a
+        ``uint8`` array ``(n, H, W, 3)``, or as a list of arrays when their sizes differ.
 
     Raises
     ------
     ValueError
-        If ``X`` is a single path, is empty, holds something else than a path (such as
-        None), or a path does not exist (the message names it and its row).
+        If ``X`` is a single path (it must be wrapped in a list), is empty, or a row is
+        neither a path nor a ``uint8`` RGB image; the message names the row.
+    ImageLoadError
+        If a path does not exist; the message names it and its row.
     """
-    if isinstance(X, (str, os.PathLike)):
+    if _is_single_path(X):
+        path = X.item() if isinstance(X, np.ndarray) else X
         raise ValueError(
-            f"Expected a list of image paths, got a single path {os.fspath(X)!r}; "
+            f"Expected a list of image paths, got a single path {os.fspath(path)!r}; "
             "wrap it in a list."
         )
+    if hasattr(X, "__len__") and len(X) == 0:
+        raise ValueError("Found array with 0 sample(s): X holds 0 photos.")
+    if is_path_list(X):
+        return _check_paths(X)
+    if isinstance(X, np.ndarray):
+        return _check_image_batch(X)
+    images = list(X)
+    for row, image in enumerate(images):
+        _check_image(image, row)
+    if len({image.shape for image in images}) == 1:
+        return np.stack(images)
+    return images
+
+
+def _check_paths(X):
+    """Paths as a 1-D object array; rows that are not paths, and missing files, are errors."""
     paths = []
     for row, path in enumerate(_path_column(X)):
         if not isinstance(path, (str, bytes, os.PathLike)):
@@ -224,27 +262,36 @@ def check_paths(X):
             )
         paths.append(os.fspath(path))
     paths = np.asarray(paths, dtype=object)
-    if len(paths) == 0:
-        raise ValueError("Found array with 0 sample(s) (an empty list of image paths).")
     for row, path in enumerate(paths):
         if not os.path.isfile(path):
             raise ImageLoadError(f"row {row}: cannot read image {path!r}: no such file")
     return paths
 
 
-def check_images(X):
-    """Validate an image batch: a ``uint8`` array of shape ``(n, H, W, 3)``."""
-    X = np.asarray(X)
+def _check_image_batch(X):
     if X.ndim != 4 or X.shape[-1] != 3:
         raise ValueError(
             "Expected images as an array of shape (n_samples, height, width, 3), "
             f"got shape {X.shape}."
         )
-    if X.shape[0] == 0:
-        raise ValueError("Found array with 0 sample(s) (an empty image batch).")
     if X.dtype != np.uint8:
         raise ValueError(f"Expected images of dtype uint8, got {X.dtype}.")
     return X
+
+
+def _check_image(image, row):
+    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8
+            and image.ndim == 3 and image.shape[2] == 3):
+        raise ValueError(
+            f"row {row}: expected a uint8 RGB array of shape (height, width, 3) "
+            f"or an image path, got {_describe(image)}."
+        )
+
+
+def _describe(image):
+    if isinstance(image, np.ndarray):
+        return f"an array of shape {image.shape} and dtype {image.dtype}"
+    return f"a {type(image).__name__}"
 
 
 class ImageTransformerMixin(TransformerMixin):
@@ -288,12 +335,12 @@ class ImageLoader(ImageTransformerMixin, BaseEstimator):
         self.size = size
 
     def fit(self, X, y=None):
-        """Check the parameters; nothing is learned.
+        """Check the parameters and the photos; nothing is learned.
 
         Parameters
         ----------
-        X : list of str or os.PathLike
-            Image paths.
+        X : list of str or os.PathLike, or uint8 images
+            Image paths, or images (resized), as :func:`check_photos` takes them.
         y : None
             Ignored.
 
@@ -302,25 +349,27 @@ class ImageLoader(ImageTransformerMixin, BaseEstimator):
         self : ImageLoader
         """
         self._validate_params()
-        check_paths(X)
+        check_photos(X)
         self.n_features_in_ = 1
         return self
 
     def transform(self, X):
-        """Decode the images.
+        """Decode the images (or resize the given ones).
 
         Parameters
         ----------
-        X : list of str or os.PathLike
-            Image paths.
+        X : list of str or os.PathLike, or uint8 images
+            Image paths, or images, as :func:`check_photos` takes them.
 
         Returns
         -------
         images : ndarray of shape (n_samples, size, size, 3), dtype uint8
         """
         check_is_fitted(self)
-        paths = check_paths(X)
-        images = np.empty((len(paths), self.size, self.size, 3), dtype=np.uint8)
-        for row in range(len(paths)):
-            images[row] = read_image_at(paths, row, self.size)
+        photos = check_photos(X)
+        if not is_path_list(photos):
+            return resize_images(photos, self.size)
+        images = np.empty((len(photos), self.size, self.size, 3), dtype=np.uint8)
+        for row in range(len(photos)):
+            images[row] = read_image_at(photos, row, self.size)
         return images

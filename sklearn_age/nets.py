@@ -1,6 +1,6 @@
-"""Torch modules: backbones, the prediction head, and offline pretrained weights.
+"""Torch modules: backbones, the prediction head, the output layers, offline weights.
 
-Nothing here knows about scikit-learn; the estimators assemble these parts.
+Nothing here knows about scikit-learn estimators; they assemble these parts.
 """
 
 import os
@@ -9,6 +9,8 @@ import warnings
 import timm
 import torch
 from torch import nn
+
+from .targets import MAX_AGE
 
 #: Backbone used when none is named: EfficientNet-Lite0 with offline ImageNet weights.
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
@@ -212,6 +214,45 @@ class ImageNormalizer(nn.Module):
         )
 
 
+class AgeOutput(nn.Module):
+    """Output layer: standardized network output ``column`` back to years (float64),
+    clipped to 0-120.
+
+    Parameters
+    ----------
+    mean, scale : float
+        Mean and standard deviation of the training ages.
+    column : int, default=0
+        The network output that holds the standardized age.
+    """
+
+    def __init__(self, mean, scale, column=0):
+        super().__init__()
+        self.mean, self.scale, self.column = float(mean), float(scale), column
+
+    def forward(self, outputs):
+        years = outputs[:, self.column].double() * self.scale + self.mean
+        return torch.clamp(years, 0.0, MAX_AGE)
+
+
+class ProbabilityOutput(nn.Module):
+    """Output layer: softmax over the network outputs from column ``start`` on, in
+    float64 (so that each row sums to 1 to double precision).
+
+    Parameters
+    ----------
+    start : int, default=0
+        First output column of the class logits.
+    """
+
+    def __init__(self, start=0):
+        super().__init__()
+        self.start = start
+
+    def forward(self, outputs):
+        return torch.softmax(outputs[:, self.start:].double(), dim=1)
+
+
 class FaceModel(nn.Module):
     """Images (or features) to predictions: normalizer, augmenter, backbone and head.
 
@@ -232,10 +273,13 @@ class FaceModel(nn.Module):
         In evaluation mode, average the outputs for each image and its mirror.
     n_features : int or None
         Input width when ``backbone`` is None.
+    outputs : dict of str to nn.Module, or None
+        Named output layers (such as :class:`AgeOutput`) that turn the head's outputs
+        into predictions; :meth:`predict` runs them. They hold no weights.
     """
 
     def __init__(self, backbone, n_outputs, dropout=0.0, normalizer=None,
-                 augmenter=None, flip_average=False, n_features=None):
+                 augmenter=None, flip_average=False, n_features=None, outputs=None):
         super().__init__()
         self.normalizer = normalizer
         self.augmenter = augmenter
@@ -243,6 +287,7 @@ class FaceModel(nn.Module):
         self.flip_average = flip_average and backbone is not None
         width = backbone.num_features if backbone is not None else n_features
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_outputs))
+        self.outputs = nn.ModuleDict(outputs or {})
 
     def _features(self, x):
         return x if self.backbone is None else self.backbone(x)
@@ -258,3 +303,12 @@ class FaceModel(nn.Module):
             out, n = self.head(features), x.shape[0]
             return 0.5 * (out[:n] + out[n:])
         return self.head(self._features(x))
+
+    def predict(self, x):
+        """The named predictions of the output layers for a batch, as a dict.
+
+        Every prediction path (the estimators' ``predict`` and ``predict_proba``, ONNX
+        export, photo and webcam prediction) goes through this method.
+        """
+        head = self(x)
+        return {name: layer(head) for name, layer in self.outputs.items()}

@@ -7,9 +7,11 @@ A model file (``.skage`` by convention) is a zip archive of plain data:
 - ``weights.safetensors``: the network's tensors, in the safetensors format;
 - ``history.json``: skorch's training history (losses per epoch), when it is JSON.
 
-Loading one reads data only: the class is looked up by name among sklearn-age's own
-estimators and the network is rebuilt by the estimator's own code, so a file from a
-stranger cannot run code, unlike a pickle or joblib file.
+Loading one reads data only: the class is looked up by name in
+:data:`sklearn_age.estimators.ESTIMATORS` and the network is rebuilt by the estimator's
+own code (``_rebuild_net``, the one seam between estimators and files), so a file from
+a stranger cannot run code, unlike a pickle or joblib file. ONNX export runs the same
+output layers as ``predict`` (``FaceModel.predict``).
 """
 
 import copy
@@ -28,13 +30,7 @@ from skorch.history import History
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .estimators import (
-    AGE_LIMITS,
-    AgeClassifier,
-    AgeGenderEstimator,
-    AgeRegressor,
-    GenderClassifier,
-)
+from .estimators import ESTIMATORS
 from .ranges import AgeRanges
 
 #: Version of the model file layout; files of another version are refused.
@@ -168,18 +164,13 @@ def _numpy_scalar(value):
 # -- saving ---------------------------------------------------------------------------
 def _check_estimator(estimator):
     """The estimator must be one of ours (not a subclass) and fitted."""
-    if type(estimator) not in _ESTIMATORS.values():
+    if type(estimator) not in ESTIMATORS.values():
         raise TypeError(
-            f"Only sklearn_age estimators ({', '.join(_ESTIMATORS)}) can be saved or "
+            f"Only sklearn_age estimators ({', '.join(ESTIMATORS)}) can be saved or "
             f"exported this way, not {type(estimator).__name__}. Other estimators can be "
             "saved with joblib (loading such files runs code: trusted sources only)."
         )
     check_is_fitted(estimator, "net_")
-
-
-def _n_outputs(estimator):
-    """Outputs of the network's linear head."""
-    return estimator.net_.module_.head[-1].out_features
 
 
 def _package_version():
@@ -194,7 +185,7 @@ def _config(estimator):
         "format_version": FORMAT_VERSION,
         "sklearn_age_version": _package_version(),
         "estimator": type(estimator).__name__,
-        "n_outputs": _n_outputs(estimator),
+        "n_outputs": estimator._n_outputs(),
         "params": _encode_params(estimator),
         "attributes": _encode_attributes(estimator),
     }
@@ -332,15 +323,15 @@ def _new_estimator(config, path):
     Its network ``net_`` is still missing.
     """
     name = config.get("estimator")
-    if not isinstance(name, str) or name not in _ESTIMATORS:
+    if not isinstance(name, str) or name not in ESTIMATORS:
         raise ModelFileError(
             f"{path!r} holds a {name!r}, which is not an estimator this sklearn-age can "
-            f"load ({', '.join(_ESTIMATORS)})."
+            f"load ({', '.join(ESTIMATORS)})."
         )
     try:
         params = {key: _decode(value) for key, value in config["params"].items()}
         attributes = {key: _decode(value) for key, value in config["attributes"].items()}
-        estimator = _ESTIMATORS[name](**params)
+        estimator = ESTIMATORS[name](**params)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{path!r}: the {name} in {_CONFIG} is invalid ({exc}).") from exc
     wrong = [key for key in attributes if not _is_fitted_attribute(key)]
@@ -351,38 +342,20 @@ def _new_estimator(config, path):
     return estimator
 
 
-def _initialized_net(estimator, n_outputs):
-    """The estimator's own skorch net with random weights, built with ``pretrained=False``.
-
-    The saved weights replace every tensor, so no ImageNet weights (nor the file named
-    by ``pretrained``) are read; the parameter itself is left as it was saved.
-    """
-    pretrained = estimator.pretrained
-    estimator.pretrained = False
-    try:
-        with torch.random.fork_rng(devices=[]):
-            return estimator._build_net(n_outputs, seed=0).initialize()
-    finally:
-        estimator.pretrained = pretrained
-
-
 def _load_net(estimator, config, weights, path):
     """The estimator's skorch net, rebuilt as ``config`` describes, with ``weights``."""
     name = config["estimator"]
     try:
-        net = _initialized_net(estimator, config.get("n_outputs"))
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelFileError(
-            f"{path!r}: cannot rebuild the {name} network described in {_CONFIG} ({exc})."
-        ) from exc
-    try:
-        net.module_.load_state_dict(weights)
-    except RuntimeError as exc:
+        n_outputs = estimator._n_outputs()
+        if config.get("n_outputs") != n_outputs:
+            raise ValueError(f"it gives {config.get('n_outputs')!r} outputs, the fitted "
+                             f"attributes {n_outputs}")
+        return estimator._rebuild_net(weights)
+    except (AttributeError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(
             f"{path!r}: the weights do not fit the {name} network described in {_CONFIG} "
             f"({exc})."
         ) from exc
-    return net
 
 
 def load_model(path, *, device=None):
@@ -434,64 +407,15 @@ def load_model(path, *, device=None):
 
 
 # -- ONNX export ------------------------------------------------------------------------
-class _Years(nn.Module):
-    """Standardized output ``column`` back to years, clipped to 0-120 (as ``predict``)."""
+class _Predictions(nn.Module):
+    """The graph to export: a ``FaceModel``'s named predictions, as a tuple."""
 
-    def __init__(self, mean, scale, column=0):
-        super().__init__()
-        self.mean, self.scale, self.column = float(mean), float(scale), column
-
-    def forward(self, outputs):
-        return torch.clamp(outputs[:, self.column] * self.scale + self.mean, *AGE_LIMITS)
-
-
-class _Probabilities(nn.Module):
-    """Softmax over the outputs from column ``start`` on (as ``predict_proba``)."""
-
-    def __init__(self, start=0):
-        super().__init__()
-        self.start = start
-
-    def forward(self, outputs):
-        return torch.softmax(outputs[:, self.start:], dim=1)
-
-
-class _OnnxGraph(nn.Module):
-    """The network followed by named output layers (``"age"``, ``"proba"``)."""
-
-    def __init__(self, model, outputs):
+    def __init__(self, model):
         super().__init__()
         self.model = model
-        self.outputs = nn.ModuleDict(outputs)
 
     def forward(self, x):
-        raw = self.model(x)
-        return tuple(layer(raw) for layer in self.outputs.values())
-
-
-def _age_outputs(estimator):
-    return {"age": _Years(estimator.y_mean_, estimator.y_scale_)}
-
-
-def _proba_outputs(estimator):
-    return {"proba": _Probabilities()}
-
-
-def _age_gender_outputs(estimator):
-    """Years from output 0, gender probabilities from outputs 1 and 2."""
-    return {**_age_outputs(estimator), "proba": _Probabilities(start=1)}
-
-
-#: The estimators this module saves, loads and exports, each with the named outputs of
-#: its ONNX graph ("age": years; "proba": class probabilities, columns following
-#: ``classes_``, or ``gender_classes_``). ``load_model`` builds these classes only.
-_ONNX_OUTPUTS = {
-    AgeRegressor: _age_outputs,
-    AgeClassifier: _proba_outputs,
-    GenderClassifier: _proba_outputs,
-    AgeGenderEstimator: _age_gender_outputs,
-}
-_ESTIMATORS = {cls.__name__: cls for cls in _ONNX_OUTPUTS}
+        return tuple(self.model.predict(x).values())
 
 
 def _example_input(estimator):
@@ -529,8 +453,8 @@ def export_onnx(estimator, path):
     The graph takes a batch of ``uint8`` RGB images of shape ``(n, img_size, img_size,
     3)``, as :class:`~sklearn_age.ImageLoader` with ``size=img_size`` returns them, and
     does everything else itself: normalization, the network, the mirrored-image
-    average when ``flip_test=True``, and the output layer. Its outputs are
-    ``"age"``, years clipped to 0-120 (:class:`AgeRegressor`), ``"proba"``, class
+    average when ``flip_test=True``, and the output layers of ``predict`` (float64).
+    Its outputs are ``"age"``, years clipped to 0-120 (:class:`AgeRegressor`), ``"proba"``, class
     probabilities whose columns follow ``classes_`` (:class:`AgeClassifier`,
     :class:`GenderClassifier`), or both (:class:`AgeGenderEstimator`: ``"proba"`` is
     then the gender's, columns following ``gender_classes_``). The batch dimension is
@@ -568,18 +492,17 @@ def export_onnx(estimator, path):
     >>> session = onnxruntime.InferenceSession("age.onnx")  # doctest: +SKIP
     >>> images = ImageLoader(size=reg.img_size).fit_transform(["me.jpg"])  # doctest: +SKIP
     >>> session.run(["age"], {"images": images})[0]  # doctest: +SKIP
-    array([31.4], dtype=float32)
+    array([31.4])
     """
     _check_estimator(estimator)
     _require_onnxscript()
-    outputs = _ONNX_OUTPUTS[type(estimator)](estimator)
     module = copy.deepcopy(estimator.net_.module_).cpu()
     module.flip_average = estimator.flip_test and estimator.backbone is not None
-    graph = _OnnxGraph(module, outputs).eval()
+    graph = _Predictions(module).eval()
     input_name, example = _example_input(estimator)
     program = torch.onnx.export(
         graph, (example,), dynamo=True, input_names=[input_name],
-        output_names=list(outputs), dynamic_shapes=({0: torch.export.Dim("batch")},),
+        output_names=list(module.outputs), dynamic_shapes=({0: torch.export.Dim("batch")},),
         opset_version=ONNX_OPSET, external_data=False, verbose=False,
     )
     program.model.metadata_props.update(_metadata(estimator))

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler
+from skorch.utils import to_tensor
 from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
@@ -24,9 +25,10 @@ class FaceDataset(Dataset):
 
     Parameters
     ----------
-    X : ndarray
-        Paths (object array, decoded per item), ``uint8`` images ``(n, H, W, 3)``
-        (resized to ``img_size`` if needed) or a float feature matrix ``(n, d)``.
+    X : ndarray or list
+        Paths (object array, decoded per item), ``uint8`` images (an ``(n, H, W, 3)``
+        array or a list of arrays, resized to ``img_size`` if needed) or a float feature
+        matrix ``(n, d)``.
     y : ndarray or None
         Targets (float years or int class indices).
     sample_weight : ndarray or None
@@ -37,7 +39,7 @@ class FaceDataset(Dataset):
     """
 
     def __init__(self, X, y=None, sample_weight=None, img_size=None, groups=None):
-        self.paths = X if X.dtype == object else None
+        self.paths = X if isinstance(X, np.ndarray) and X.dtype == object else None
         self.groups = groups
         if self.paths is None and img_size is not None:
             X = resize_images(X, img_size)
@@ -189,6 +191,25 @@ class FaceNet(NeuralNet):
             if vectors:
                 split.append({**group, "params": vectors, "weight_decay": 0.0})
         return (split,), kwargs
+
+    def predict_outputs(self, dataset):
+        """The module's named predictions (``FaceModel.predict``) for all of ``dataset``.
+
+        Batch by batch, in evaluation mode, without gradients.
+
+        Returns
+        -------
+        predictions : dict of str to ndarray
+            Each output layer's predictions, one row per sample.
+        """
+        self.check_is_fitted()
+        self._set_training(False)
+        batches = []
+        with torch.no_grad():
+            for Xi, _ in self.get_iterator(dataset, training=False):
+                batches.append(self.module_.predict(to_tensor(Xi, device=self.device)))
+        return {name: torch.cat([batch[name] for batch in batches]).cpu().numpy()
+                for name in batches[0]}
 
     def get_iterator(self, dataset, training=False):
         """With ``resample``, training batches come from a group-balanced sampler."""

@@ -158,7 +158,7 @@ def test_resume_with_early_stopping_restores_the_callbacks(Estimator, features,
         np.testing.assert_allclose(resumed.history_[:, key], uninterrupted.history_[:, key],
                                    rtol=1e-5)
     assert resumed.history_[:, "valid_loss_best"] == uninterrupted.history_[:, "valid_loss_best"]
-    np.testing.assert_allclose(resumed._forward(features), uninterrupted._forward(features),
+    np.testing.assert_allclose(_outputs(resumed, features), _outputs(uninterrupted, features),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -219,9 +219,9 @@ def test_warm_start_with_a_tiny_rate_keeps_the_predictions(Estimator, features, 
     y = np.column_stack([ages, ages > 30]) if Estimator is AgeGenderEstimator else ages
     y = (ages > 30).astype(int) if Estimator is GenderClassifier else y
     model = Estimator(**TINY, backbone=None, warm_start=True).fit(features, y)
-    before = model._forward(features)
+    before = _outputs(model, features)
     model.set_params(lr=1e-12).fit(features[:40], y[:40])
-    np.testing.assert_allclose(model._forward(features), before, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(_outputs(model, features), before, rtol=1e-6, atol=1e-6)
     assert model.n_epochs_ == 2
 
 
@@ -283,3 +283,8 @@ def test_model_file_keeps_checkpoint_dir_as_a_string(features, small_faces, tmp_
     loaded = load_model(tmp_path / "model.skage")
     assert loaded.checkpoint_dir == str(folder)
     np.testing.assert_allclose(loaded.predict(features), model.predict(features))
+
+
+def _outputs(model, X):
+    """All of the model's predictions for ``X``, side by side."""
+    return np.column_stack(list(model._predict_outputs(X).values()))

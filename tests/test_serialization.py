@@ -372,6 +372,16 @@ def test_onnx_age_gender_model_has_both_outputs(features, ages, tmp_path):
     assert json.loads(metadata["gender_classes"]) == [0, 1]
 
 
+def test_onnx_runs_the_output_layers_of_predict_to_float32_precision(default_regressor,
+                                                                      images, tmp_path):
+    """One output path: the exported graph ends in the module's own output layers."""
+    export_onnx(default_regressor, tmp_path / "age.onnx")
+    (years,) = _onnx_session(tmp_path / "age.onnx").run(None, {"images": images[40:]})
+    predicted = default_regressor.predict(images[40:])
+    np.testing.assert_allclose(years, predicted, rtol=1e-6)
+    assert years.dtype == np.float64 and np.array_equal(years, years.clip(0, 120))
+
+
 def test_export_refuses_unfitted_and_foreign_estimators(tmp_path, features, ages):
     with pytest.raises(NotFittedError):
         export_onnx(AgeClassifier(), tmp_path / "model.onnx")
