@@ -29,7 +29,8 @@ from torch.optim.lr_scheduler import LRScheduler
 FORMAT_VERSION = 2
 
 #: Parameters that may differ between a fit and the fit that resumes it.
-FREE_PARAMS = frozenset({"callbacks", "checkpoint_dir", "device", "verbose", "warm_start"})
+FREE_PARAMS = frozenset({"callbacks", "checkpoint_dir", "device", "engine", "verbose",
+                         "warm_start"})
 
 _CONFIG, _STATE = "config.json", "state.pt"
 _EPOCH = re.compile(r"epoch_(\d+)")

@@ -1,4 +1,5 @@
-"""A fitted model scored on labelled faces: every metric of :mod:`sklearn_age.metrics` that applies."""
+"""A fitted model scored on labelled faces: every metric of :mod:`sklearn_age.metrics`
+that applies."""
 
 import warnings
 

@@ -28,9 +28,9 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from skorch.history import History
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 
 from .estimators import ESTIMATORS
+from .inference import Predictions
 from .ranges import AgeRanges
 
 #: Version of the model file layout; files of another version are refused.
@@ -407,17 +407,6 @@ def load_model(path, *, device=None):
 
 
 # -- ONNX export ------------------------------------------------------------------------
-class _Predictions(nn.Module):
-    """The graph to export: a ``FaceModel``'s named predictions, as a tuple."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return tuple(self.model.predict(x).values())
-
-
 def _example_input(estimator):
     """The graph's input name and an example batch (two samples, so the batch is free)."""
     if estimator.backbone is None:
@@ -498,7 +487,7 @@ def export_onnx(estimator, path):
     _require_onnxscript()
     module = copy.deepcopy(estimator.net_.module_).cpu()
     module.flip_average = estimator.flip_test and estimator.backbone is not None
-    graph = _Predictions(module).eval()
+    graph = Predictions(module).eval()
     input_name, example = _example_input(estimator)
     program = torch.onnx.export(
         graph, (example,), dynamo=True, input_names=[input_name],

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler
-from skorch.utils import to_tensor
 from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
@@ -191,25 +190,6 @@ class FaceNet(NeuralNet):
             if vectors:
                 split.append({**group, "params": vectors, "weight_decay": 0.0})
         return (split,), kwargs
-
-    def predict_outputs(self, dataset):
-        """The module's named predictions (``FaceModel.predict``) for all of ``dataset``.
-
-        Batch by batch, in evaluation mode, without gradients.
-
-        Returns
-        -------
-        predictions : dict of str to ndarray
-            Each output layer's predictions, one row per sample.
-        """
-        self.check_is_fitted()
-        self._set_training(False)
-        batches = []
-        with torch.no_grad():
-            for Xi, _ in self.get_iterator(dataset, training=False):
-                batches.append(self.module_.predict(to_tensor(Xi, device=self.device)))
-        return {name: torch.cat([batch[name] for batch in batches]).cpu().numpy()
-                for name in batches[0]}
 
     def get_iterator(self, dataset, training=False):
         """With ``resample``, training batches come from a group-balanced sampler."""

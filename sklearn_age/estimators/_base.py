@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 
 from ..checkpoints import EpochCheckpoint, training_config
 from ..images import check_photos
+from ..inference import ENGINES, predict_outputs
 from ..nets import AgeOutput, FaceModel, ImageNormalizer, create_backbone
 from ..training import (
     BatchAugmenter,
@@ -66,6 +67,7 @@ class _FaceEstimator(BaseEstimator):
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str],
+        "engine": [StrOptions(set(ENGINES))],
         "verbose": ["verbose"],
         "checkpoint_dir": [str, os.PathLike, None],
         "warm_start": ["boolean"],
@@ -227,9 +229,7 @@ class _FaceEstimator(BaseEstimator):
     def _predict_outputs(self, X):
         """The output layers' predictions for ``X``: a dict of float64 arrays."""
         check_is_fitted(self, "net_")
-        X = self._check_X(X, reset=False)
-        self.net_.module_.flip_average = self.flip_test and self.backbone is not None
-        return self.net_.predict_outputs(self._dataset(X))
+        return predict_outputs(self, self._check_X(X, reset=False))
 
     @property
     def history_(self):

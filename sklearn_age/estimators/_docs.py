@@ -56,6 +56,13 @@ SHARED_PARAMETERS = """\
         two fits on the CPU identical.
     device : str, default="cpu"
         Torch device, such as ``"cpu"`` or ``"cuda"``.
+    engine : {"auto", "onnxruntime", "torch"}, default="auto"
+        What runs the network at prediction time. ``"onnxruntime"`` exports it once
+        per fitted network to an ONNX graph held in memory (never pickled nor saved),
+        much faster on the CPU; ``"auto"`` takes it for an image model on the CPU and
+        PyTorch otherwise. If onnxruntime is missing or cannot run the graph,
+        prediction goes on in PyTorch after a warning. Both give the same predictions
+        to float32 precision.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar per epoch.
     checkpoint_dir : str, os.PathLike or None, default=None

@@ -54,7 +54,7 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
                  img_size=112, lr=2e-3, weight_decay=0.05, dropout=0.2, l1_lambda=0.0,
                  max_epochs=16, batch_size=64, augment=True, flip_test=False,
                  early_stopping=False, patience=3, validation_fraction=0.1, balance=None,
-                 balance_power=1.0, callbacks=None, random_state=None, device="cpu",
+                 balance_power=1.0, callbacks=None, random_state=None, device="cpu", engine="auto",
                  verbose=0, checkpoint_dir=None, warm_start=False):
         store_params(self, locals())
 
