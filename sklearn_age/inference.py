@@ -9,8 +9,9 @@ Two engines run the graph: PyTorch, and onnxruntime, to which the graph is expor
 once per fitted network, in memory (it is never pickled nor saved). On the CPU,
 onnxruntime runs EfficientNet-Lite0's depthwise convolutions much faster than PyTorch.
 The estimators' ``engine`` parameter chooses: ``"auto"`` takes onnxruntime for an
-image model on the CPU and PyTorch otherwise; if onnxruntime is missing or cannot run
-the graph, prediction goes on in PyTorch after one warning.
+image model on the CPU (once a network has predicted a few hundred images, so that
+building the graph pays off) and PyTorch otherwise; if onnxruntime is missing or
+cannot run the graph, prediction goes on in PyTorch after one warning.
 """
 
 import copy
@@ -30,6 +31,11 @@ from .images import read_image_at, resize_images
 
 #: Values of the estimators' ``engine`` parameter.
 ENGINES = ("auto", "onnxruntime", "torch")
+
+#: With ``engine="auto"``, the images a network predicts with PyTorch before its
+#: onnxruntime graph is built: building it costs about as much as PyTorch predicting
+#: this many single photos, so a few calls stay quick and long runs get the fast engine.
+ONNX_AFTER_IMAGES = 256
 
 #: Batches decoded ahead of the one the network runs.
 PREFETCH_BATCHES = 2
@@ -118,27 +124,29 @@ def choose_engine(engine, device, image_model):
     return "onnxruntime" if cpu and image_model else "torch"
 
 
-def build_engine(estimator):
-    """The engine that runs ``estimator``'s fitted network, as its parameters ask.
-
-    onnxruntime failing (missing, or unable to export or load the graph) falls back to
-    PyTorch with a warning.
-    """
-    net, image_model = estimator.net_, estimator.backbone is not None
-    flip_average = estimator.flip_test and image_model
-    torch_engine = TorchEngine(net.module_, net.device, flip_average)
-    if choose_engine(estimator.engine, estimator.device, image_model) == "torch":
-        return torch_engine
+def onnx_engine_or_torch(estimator):
+    """An :class:`OnnxEngine` of the estimator's network; PyTorch's, with a warning, if
+    onnxruntime is missing or cannot run it."""
     try:
-        return OnnxEngine(net.module_, _example(estimator), _input_name(estimator),
-                          flip_average)
+        return OnnxEngine(estimator.net_.module_, _example(estimator),
+                          _input_name(estimator), _flip_average(estimator))
     except Exception as exc:  # any failure of onnxruntime or of the export
         warnings.warn(
             f"onnxruntime cannot run this model ({type(exc).__name__}: {exc}); "
             "predicting with PyTorch instead. Set engine='torch' to silence this.",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=5,
         )
-        return torch_engine
+        return torch_engine(estimator)
+
+
+def torch_engine(estimator):
+    """A :class:`TorchEngine` of the estimator's network."""
+    net = estimator.net_
+    return TorchEngine(net.module_, net.device, _flip_average(estimator))
+
+
+def _flip_average(estimator):
+    return estimator.flip_test and estimator.backbone is not None
 
 
 def _input_name(estimator):
@@ -153,23 +161,42 @@ def _example(estimator):
     return np.zeros((2, size, size, 3), dtype=np.uint8)
 
 
-def engine_of(estimator):
-    """The estimator's engine, built on first use and kept until its network or the
-    parameters that shape the engine (``engine``, ``flip_test``, ``device``) change.
+class _Entry:
+    """A network's engine, the parameters it was built for, and the images predicted."""
+
+    def __init__(self, key):
+        self.key, self.engine, self.seen, self.tried_onnx = key, None, 0, False
+
+
+def engine_of(estimator, n_images=0):
+    """The engine to predict ``n_images`` more images with ``estimator``.
+
+    Built on first use and kept until the network or the parameters that shape it
+    (``engine``, ``flip_test``, ``device``) change. With ``engine="auto"``, PyTorch
+    predicts until the network has seen :data:`ONNX_AFTER_IMAGES` images, then the
+    onnxruntime graph is built (about a second) and used from then on.
 
     Engines are kept here, by network, not in the estimator: prediction leaves the
     estimator as it was (as scikit-learn asks), and pickles never hold a session.
     """
     key = (estimator.engine, estimator.flip_test, estimator.device)
+    wanted = choose_engine(estimator.engine, estimator.device, estimator.backbone is not None)
     with _BUILD_LOCK:  # threads predicting at once build it once
-        cached = _ENGINES.get(estimator.net_)
-        if cached is None or cached[0] != key:
-            cached = _ENGINES[estimator.net_] = (key, build_engine(estimator))
-        return cached[1]
+        entry = _ENGINES.get(estimator.net_)
+        if entry is None or entry.key != key:
+            entry = _ENGINES[estimator.net_] = _Entry(key)
+        entry.seen += n_images
+        due = estimator.engine != "auto" or entry.seen >= ONNX_AFTER_IMAGES
+        if wanted == "onnxruntime" and due and not entry.tried_onnx:
+            entry.tried_onnx = True
+            entry.engine = onnx_engine_or_torch(estimator)
+        if entry.engine is None:
+            entry.engine = torch_engine(estimator)
+        return entry.engine
 
 
 def forget_engine(estimator):
-    """Drop the estimator's engine: the next prediction builds it again."""
+    """Drop the estimator's engine: the next prediction starts over."""
     with _BUILD_LOCK:
         _ENGINES.pop(estimator.net_, None)
 
@@ -189,7 +216,7 @@ def predict_outputs(estimator, X):
     predictions : dict of str to ndarray
         Each output layer's predictions (float64), one row per sample of ``X``.
     """
-    engine = engine_of(estimator)
+    engine = engine_of(estimator, len(X))
     size = None if estimator.backbone is None else estimator.img_size
     parts = [engine(batch) for batch in batches(X, size, estimator.batch_size)]
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}

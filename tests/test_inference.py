@@ -58,10 +58,15 @@ def test_both_engines_give_the_same_probabilities(small_faces):
 
 
 def test_auto_takes_onnxruntime_for_images_on_the_cpu_only(regressor, small_faces):
-    assert _engine_name(regressor.set_params(engine="auto")) == "onnxruntime"
+    model = regressor.set_params(engine="auto", flip_test=False)
+    inference.forget_engine(model)
+    model.predict(small_faces[0][:20])  # a few images: PyTorch, no graph to build yet
+    assert _engine_name(model) == "torch"
+    many = inference.engine_of(model, n_images=inference.ONNX_AFTER_IMAGES)
+    assert many.name == "onnxruntime" and _engine_name(model) == "onnxruntime"
     features = np.random.RandomState(0).normal(size=(30, 8)).astype(np.float32)
     head_only = AgeRegressor(**TINY, backbone=None).fit(features, small_faces[1][:30])
-    assert _engine_name(head_only) == "torch"
+    assert inference.engine_of(head_only, n_images=10**6).name == "torch"
     assert inference.choose_engine("auto", "cuda", image_model=True) == "torch"
 
 
@@ -105,7 +110,7 @@ def test_without_onnxruntime_prediction_falls_back_with_one_warning(small_faces,
     model = AgeRegressor(**TINY).fit(paths[:20], ages[:20])
     expected = model.set_params(engine="torch").predict(paths[40:])
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
-    model.set_params(engine="auto")
+    model.set_params(engine="onnxruntime")
     with pytest.warns(UserWarning, match="onnxruntime cannot run this model.*PyTorch"):
         fallback = model.predict(paths[40:])
     np.testing.assert_array_equal(fallback, expected)
@@ -116,7 +121,7 @@ def test_without_onnxruntime_prediction_falls_back_with_one_warning(small_faces,
 
 def test_threads_predicting_at_once_get_what_one_thread_gets(regressor, small_faces):
     paths = small_faces[0][40:]
-    model = regressor.set_params(engine="auto", flip_test=False)
+    model = regressor.set_params(engine="onnxruntime", flip_test=False)
     inference.forget_engine(model)  # let the threads race to build it
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(model.predict, [paths] * 8))

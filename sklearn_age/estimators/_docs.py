@@ -59,8 +59,10 @@ SHARED_PARAMETERS = """\
     engine : {"auto", "onnxruntime", "torch"}, default="auto"
         What runs the network at prediction time. ``"onnxruntime"`` exports it once
         per fitted network to an ONNX graph held in memory (never pickled nor saved),
-        much faster on the CPU; ``"auto"`` takes it for an image model on the CPU and
-        PyTorch otherwise. If onnxruntime is missing or cannot run the graph,
+        much faster on the CPU; ``"auto"`` takes it for an image model on the CPU,
+        once the network has predicted 256 images with PyTorch (building the graph
+        takes about a second), and PyTorch otherwise. If onnxruntime is missing or
+        cannot run the graph,
         prediction goes on in PyTorch after a warning. Both give the same predictions
         to float32 precision.
     verbose : int, default=0
