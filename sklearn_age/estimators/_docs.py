@@ -62,9 +62,8 @@ SHARED_PARAMETERS = """\
         much faster on the CPU; ``"auto"`` takes it for an image model on the CPU,
         once the network has predicted 256 images with PyTorch (building the graph
         takes about a second), and PyTorch otherwise. If onnxruntime is missing or
-        cannot run the graph,
-        prediction goes on in PyTorch after a warning. Both give the same predictions
-        to float32 precision.
+        cannot run the graph, prediction goes on in PyTorch after a warning. Both give
+        the same predictions to a relative 1e-5.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar per epoch.
     checkpoint_dir : str, os.PathLike or None, default=None
