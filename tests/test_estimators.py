@@ -333,3 +333,14 @@ def test_learning_rate_schedule_is_recorded_per_batch(small_faces):
     expected = [0.01 * WarmupCosine(total_steps=6)(step) for step in range(6)]
     np.testing.assert_allclose(recorded, expected, rtol=1e-12)
     assert recorded[0] == pytest.approx(0.001) and recorded[1] > recorded[-1] > 0
+
+
+@pytest.mark.parametrize("Estimator",
+                         [AgeRegressor, AgeClassifier, GenderClassifier, AgeGenderEstimator])
+def test_docstring_documents_every_parameter(Estimator):
+    from numpydoc.docscrape import ClassDoc
+
+    documented = [name for param in ClassDoc(Estimator)["Parameters"]
+                  for name in param.name.split(", ")]
+    assert sorted(documented) == sorted(Estimator().get_params())
+    assert "net_" in Estimator.__doc__ and "%(" not in Estimator.__doc__
