@@ -52,8 +52,9 @@ def training_config(estimator, X, targets, sample_weight):
     estimator : estimator
         Its class name and ``get_params()``, less :data:`FREE_PARAMS`, are recorded
         (objects that are not data by their type name only).
-    X : ndarray
-        The checked training inputs: paths (an object array), images or features.
+    X : ndarray or list
+        The checked training inputs: paths (an object array), images (an array or a
+        list of arrays) or features.
     targets, sample_weight : ndarray
         The encoded training targets and the sample weights.
 
@@ -66,7 +67,8 @@ def training_config(estimator, X, targets, sample_weight):
     params = {name: value for name, value in estimator.get_params(deep=False).items()
               if name not in FREE_PARAMS}
     digest = hashlib.sha256()
-    for array in (X, targets, sample_weight):
+    images = X if isinstance(X, list) else [X]  # a list of images of any sizes
+    for array in (*images, targets, sample_weight):
         if array.dtype == object:
             digest.update("\0".join(map(str, array.tolist())).encode())
         else:

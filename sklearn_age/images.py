@@ -220,8 +220,9 @@ def check_photos(X):
     Returns
     -------
     photos : ndarray or list
-        The paths as a 1-D object array (each file exists); or the images as a
-        ``uint8`` array ``(n, H, W, 3)``, or as a list of arrays when their sizes differ.
+        The paths as a 1-D object array (each file exists, see :func:`holds_paths`);
+        or the images as given: a ``uint8`` array ``(n, H, W, 3)`` or a list of
+        arrays (not copied into one, so that large photos stay where they are).
 
     Raises
     ------
@@ -246,9 +247,12 @@ def check_photos(X):
     images = list(X)
     for row, image in enumerate(images):
         _check_image(image, row)
-    if len({image.shape for image in images}) == 1:
-        return np.stack(images)
     return images
+
+
+def holds_paths(photos):
+    """Whether photos that :func:`check_photos` returned are paths (else images)."""
+    return isinstance(photos, np.ndarray) and photos.dtype == object
 
 
 def _check_paths(X):
@@ -367,7 +371,7 @@ class ImageLoader(ImageTransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         photos = check_photos(X)
-        if not is_path_list(photos):
+        if not holds_paths(photos):
             return resize_images(photos, self.size)
         images = np.empty((len(photos), self.size, self.size, 3), dtype=np.uint8)
         for row in range(len(photos)):

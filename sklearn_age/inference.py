@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .images import read_image_at, resize_images
+from .images import holds_paths, read_image_at, resize_images
 
 #: Values of the estimators' ``engine`` parameter.
 ENGINES = ("auto", "onnxruntime", "torch")
@@ -229,7 +229,7 @@ def batches(X, size, batch_size):
     ahead of the one being used; images are resized to ``size``; features (``size``
     None) are cast to float32.
     """
-    if isinstance(X, np.ndarray) and X.dtype == object:
+    if holds_paths(X):
         yield from _decoded_batches(X, size, batch_size)
         return
     for start in range(0, len(X), batch_size):

@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
-from .images import read_image_at, resize_images
+from .images import holds_paths, read_image_at, resize_images
 
 
 class FaceDataset(Dataset):
@@ -38,7 +38,7 @@ class FaceDataset(Dataset):
     """
 
     def __init__(self, X, y=None, sample_weight=None, img_size=None, groups=None):
-        self.paths = X if isinstance(X, np.ndarray) and X.dtype == object else None
+        self.paths = X if holds_paths(X) else None
         self.groups = groups
         if self.paths is None and img_size is not None:
             X = resize_images(X, img_size)

@@ -84,3 +84,12 @@ def test_a_row_that_is_neither_a_path_nor_an_image_is_named(small_faces):
         check_photos([np.zeros((4, 4, 3), np.uint8), np.zeros((2, 2), np.uint8)])
     with pytest.raises(ValueError, match="dtype uint8"):
         check_photos(np.zeros((1, 4, 4, 3), np.float32))
+
+
+def test_a_list_of_photos_is_checked_without_being_copied(small_faces, tmp_path):
+    photos = [np.zeros((64, 48, 3), np.uint8), np.zeros((64, 48, 3), np.uint8)]
+    checked = check_photos(photos)
+    assert all(a is b for a, b in zip(checked, photos))
+    ages = small_faces[1][:2]
+    model = AgeRegressor(**TINY, checkpoint_dir=tmp_path).fit(photos, ages)  # hashed too
+    assert model.predict(photos).shape == (2,)
