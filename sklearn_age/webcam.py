@@ -51,6 +51,8 @@ def open_video(source):
             f"Cannot read from {what}: no such device or file, or it is in use. "
             "List cameras with `ls /dev/video*` (Linux), or pass a video file."
         )
+    if index is None:  # a file starts again at its first frame, which grab() took
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
     return capture
 
 
