@@ -62,10 +62,15 @@ def photo_paths(inputs, paths_from=None):
 
 
 def load_model_or_exit(path):
-    from .serialization import ModelFileError, load_model
+    """A model file (``.skage``), or an exported ``.onnx`` one (no PyTorch imported)."""
+    from .exceptions import ModelFileError
 
+    if str(path).lower().endswith(".onnx"):
+        from .onnx_model import load_onnx as load
+    else:
+        from .serialization import load_model as load
     try:
-        return load_model(path)
+        return load(path)
     except (ModelFileError, OSError) as error:
         raise CommandError(str(error)) from None
 
@@ -314,6 +319,23 @@ def command_webcam(args):
     return 0
 
 
+def command_export(args):
+    from .serialization import export_onnx
+
+    estimator = load_model_or_exit(args.model)
+    calibration = None
+    if args.quantize:
+        if not (args.calibration or args.calibration_from):
+            raise CommandError("--quantize needs calibration faces: --calibration PHOTO_OR_DIR "
+                               "or --calibration-from FILE (a few hundred training faces).")
+        calibration = photo_paths(args.calibration, args.calibration_from)
+    export_onnx(estimator, args.output, quantize=args.quantize, calibration=calibration)
+    kind = "int8" if args.quantize else "float32"
+    print(f"Wrote {args.output} ({kind}); predict with: sklearn-age predict {args.output} "
+          "PHOTO", file=sys.stderr)
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -339,7 +361,7 @@ def build_parser():
         "predict", help="predict the age of every face in photos",
         description="Predict one row per face. Photos may be files or folders; for "
                     "thousands of photos, --paths-from FILE keeps the command line short.")
-    predict.add_argument("model", help="model file (.skage)")
+    predict.add_argument("model", help="model file (.skage, or .onnx from export)")
     predict.add_argument("photos", nargs="*", metavar="PHOTO_OR_DIR")
     predict.add_argument("--paths-from", metavar="FILE", help="file with one path per line "
                          "('-' for standard input)")
@@ -355,7 +377,7 @@ def build_parser():
         "evaluate", help="score a model on labelled faces",
         description="MAE, CS@5, per-age-range scores and, when the file names carry "
                     "them, error by gender and ethnicity.")
-    evaluate.add_argument("model", help="model file (.skage)")
+    evaluate.add_argument("model", help="model file (.skage, or .onnx from export)")
     evaluate.add_argument("data", metavar="DATA_DIR", help="UTKFace-style folder or CSV file")
     evaluate.add_argument("--n-samples", type=int, help="a random subset of this size")
     evaluate.set_defaults(run=command_evaluate)
@@ -364,12 +386,26 @@ def build_parser():
         "webcam", help="live ages on a camera or video",
         description="Detect and label faces frame by frame, printing ages and frames per "
                     "second; --output records the annotated video, --show opens a window.")
-    webcam.add_argument("model", help="model file (.skage)")
+    webcam.add_argument("model", help="model file (.skage, or .onnx from export)")
     webcam.add_argument("--source", default="0", help="camera index or video file (default 0)")
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.add_argument("--output", help="write the annotated frames to this video (.avi)")
     webcam.add_argument("--show", action="store_true", help="show a window (needs GUI OpenCV)")
     webcam.set_defaults(run=command_webcam)
+
+    export = commands.add_parser(
+        "export", help="export a model to ONNX (float32 or int8)",
+        description="Write the network, its preprocessing and output layers as one ONNX "
+                    "file, which predict, evaluate and webcam run without PyTorch (a "
+                    "quick start). --quantize writes an int8 graph, calibrated on faces.")
+    export.add_argument("model", help="model file (.skage)")
+    export.add_argument("output", help="ONNX file to write (.onnx)")
+    export.add_argument("--quantize", action="store_true", help="int8 (needs calibration faces)")
+    export.add_argument("--calibration", nargs="*", default=[], metavar="PHOTO_OR_DIR",
+                        help="calibration faces for --quantize")
+    export.add_argument("--calibration-from", metavar="FILE",
+                        help="file with one calibration photo path per line")
+    export.set_defaults(run=command_export)
 
     search = commands.add_parser(
         "search", help="cross-validated hyperparameter search, shareable by many workers",

@@ -235,3 +235,17 @@ def test_open_video_writer_takes_the_source_s_rate_and_the_frame_s_size(tmp_path
     assert check.get(cv2.CAP_PROP_FPS) == 7
     assert (check.get(cv2.CAP_PROP_FRAME_WIDTH), check.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
     assert int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+
+
+def test_a_video_file_is_read_from_its_first_frame(tmp_path):
+    import cv2
+
+    from sklearn_age.webcam import open_video, read_frames
+
+    source = str(tmp_path / "shades.avi")
+    writer = cv2.VideoWriter(source, cv2.VideoWriter_fourcc(*"MJPG"), 7, (64, 48))
+    for shade in (0, 120, 240):
+        writer.write(np.full((48, 64, 3), shade, np.uint8))
+    writer.release()
+    frames = list(read_frames(open_video(source)))
+    assert [round(frame.mean() / 120) for frame in frames] == [0, 1, 2]

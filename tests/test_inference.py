@@ -19,7 +19,7 @@ from sklearn_age import (
     load_model,
     save_model,
 )
-from sklearn_age import inference
+from sklearn_age import batching, inference
 from tests.conftest import TINY
 
 
@@ -151,13 +151,13 @@ def test_a_bad_file_deep_in_a_long_list_is_named(regressor, small_faces, tmp_pat
 def test_decoding_runs_a_few_batches_ahead_and_no_more(small_faces, monkeypatch):
     paths = np.asarray(list(small_faces[0]) * 4, dtype=object)
     decoded = []
-    read = inference.read_image_at
-    monkeypatch.setattr(inference, "read_image_at",
+    read = batching.read_image_at
+    monkeypatch.setattr(batching, "read_image_at",
                         lambda *args: decoded.append(args[1]) or read(*args))
-    batches = inference.batches(paths, 32, batch_size=8)
+    batches = batching.batches(paths, 32, batch_size=8)
     first = next(batches)
     assert first.shape == (8, 32, 32, 3)
-    assert len(decoded) <= 8 * (inference.PREFETCH_BATCHES + 1)
+    assert len(decoded) <= 8 * (batching.PREFETCH_BATCHES + 1)
     rest = list(batches)
     assert sum(len(batch) for batch in rest) + 8 == len(paths)
     assert sorted(decoded) == list(range(len(paths)))

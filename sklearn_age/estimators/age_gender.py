@@ -9,6 +9,7 @@ from skorch.callbacks import PassthroughScoring
 from sklearn.utils._param_validation import StrOptions
 
 from ..nets import DEFAULT_BACKBONE, ProbabilityOutput
+from ..outputs import AgeGenderOutputs
 from ..ranges import PRESETS, AgeRanges
 from ..targets import AGE_GENDER_COLUMNS, check_labels, split_age_gender
 from ..training import AgeGenderLoss
@@ -23,7 +24,7 @@ from ._docs import shared_docs
 
 
 @shared_docs
-class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
+class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
     """Age in years and gender from one network: a shared backbone with two heads.
 
     The age head is trained like :class:`AgeRegressor` (L1 on standardized ages), the
@@ -147,82 +148,6 @@ class AgeGenderEstimator(_AgeOutputMixin, _FaceEstimator):
     def _balance_groups(self, Y, targets):
         """Age range of each training age: what ``balance`` evens out."""
         return AgeRanges(self.ranges).bin_index(split_age_gender(Y)[0])
-
-    def predict_age(self, X):
-        """Predict ages in years (clipped to 0-120).
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        ages : ndarray of shape (n,)
-        """
-        return self._predict_outputs(X)["age"]
-
-    def predict_gender_proba(self, X):
-        """Probability of each gender.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n, 2)
-            Columns follow ``gender_classes_``.
-        """
-        return self._predict_outputs(X)["proba"]
-
-    def predict_gender(self, X):
-        """Predict the gender label of each face.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n,)
-        """
-        best = np.argmax(self.predict_gender_proba(X), axis=1)
-        return self.gender_classes_[best]
-
-    def predict_age_and_gender_proba(self, X):
-        """Ages and gender probabilities from one pass of the network.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        ages : ndarray of shape (n,)
-            Years, clipped to 0-120.
-        proba : ndarray of shape (n, 2)
-            Columns follow ``gender_classes_``.
-        """
-        outputs = self._predict_outputs(X)
-        return outputs["age"], outputs["proba"]
-
-    def predict(self, X):
-        """Predict age and gender with one pass of the network.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        Y : ndarray of shape (n, 2)
-            Years, then the gender label; float when the labels are numbers,
-            ``object`` otherwise.
-        """
-        ages, proba = self.predict_age_and_gender_proba(X)
-        gender = self.gender_classes_[np.argmax(proba, axis=1)]
-        dtype = np.float64 if gender.dtype.kind in "iuf" else object
-        return np.column_stack([ages.astype(dtype), gender.astype(dtype)])
 
     def score(self, X, y, sample_weight=None):
         """Negated mean absolute error of the ages (greater is better).

@@ -9,13 +9,14 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..nets import DEFAULT_BACKBONE, ProbabilityOutput
+from ..outputs import ClassifierOutputs
 from ..ranges import PRESETS, AgeRanges
 from ..targets import check_ages, check_labels
 from ._base import LABEL_SMOOTHING, _FaceEstimator, continued_labels, store_params
 from ._docs import shared_docs
 
 
-class _FaceClassifier(ClassifierMixin, _FaceEstimator):
+class _FaceClassifier(ClassifierOutputs, ClassifierMixin, _FaceEstimator):
     """Shared classifier machinery: labels, class weights, probabilities, predictions.
 
     Subclasses define ``_encode_labels(y)`` returning ``classes_`` and the index of
@@ -78,34 +79,6 @@ class _FaceClassifier(ClassifierMixin, _FaceEstimator):
         if self.class_weight is not None:
             weights = weights * compute_sample_weight(self.class_weight, self.classes_[targets])
         return np.asarray(weights, dtype=np.float32)
-
-    def predict_proba(self, X):
-        """Probability of each class.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n, n_classes)
-            Columns follow ``classes_``.
-        """
-        return self._predict_outputs(X)["proba"]
-
-    def predict(self, X):
-        """Predict the class of each face.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n,)
-        """
-        best = np.argmax(self.predict_proba(X), axis=1)
-        return self.classes_[best]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from ..nets import DEFAULT_BACKBONE
+from ..outputs import RegressorOutputs
 from ..ranges import PRESETS, AgeRanges
 from ..targets import check_ages
 from ._base import _AgeOutputMixin, _FaceEstimator, store_params
@@ -14,7 +15,7 @@ from ._docs import shared_docs
 
 
 @shared_docs
-class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
+class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstimator):
     """Estimate age in years from face photos with a fine-tuned CNN.
 
     A timm backbone (by default EfficientNet-Lite0 with ImageNet weights that ship with
@@ -94,21 +95,6 @@ class AgeRegressor(_AgeOutputMixin, RegressorMixin, _FaceEstimator):
     def _balance_groups(self, y, targets):
         """Age range of each training age: what ``balance`` evens out."""
         return AgeRanges(self.ranges).bin_index(np.asarray(y, dtype=np.float64))
-
-    def predict(self, X):
-        """Predict ages in years.
-
-        Parameters
-        ----------
-        X : list of str, ndarray of shape (n, H, W, 3) or (n, n_features)
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        ages : ndarray of shape (n,)
-            Years, clipped to 0-120.
-        """
-        return self._predict_outputs(X)["age"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
