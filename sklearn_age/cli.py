@@ -278,6 +278,7 @@ def command_evaluate(args):
 
 
 def command_webcam(args):
+    from .faces import FaceCropper
     from .webcam import (
         VideoDisplayError,
         VideoSourceError,
@@ -297,7 +298,8 @@ def command_webcam(args):
     writer = None
     try:
         for number, (annotated, records, fps) in enumerate(
-            stream_predictions(estimator, read_frames(capture, args.max_frames)), start=1
+            stream_predictions(estimator, read_frames(capture, args.max_frames),
+                               FaceCropper(detection_size=args.detection_size)), start=1
         ):
             if writer is None and args.output is not None:
                 writer = open_video_writer(args.output, annotated, capture)
@@ -389,6 +391,10 @@ def build_parser():
     webcam.add_argument("model", help="model file (.skage, or .onnx from export)")
     webcam.add_argument("--source", default="0", help="camera index or video file (default 0)")
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
+    webcam.add_argument("--detection-size", type=int, default=320, metavar="PIXELS",
+                        help="longest side of the frame copy searched for faces (default "
+                             "320: faces of 48+ pixels in 640x480; larger finds smaller "
+                             "faces, more slowly)")
     webcam.add_argument("--output", help="write the annotated frames to this video (.avi)")
     webcam.add_argument("--show", action="store_true", help="show a window (needs GUI OpenCV)")
     webcam.set_defaults(run=command_webcam)

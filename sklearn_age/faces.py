@@ -359,10 +359,18 @@ def predict_faces(estimator, photo, cropper=None):
     return records
 
 
+def pipeline_cropper(estimator):
+    """The :class:`FaceCropper` that starts a Pipeline, or None."""
+    if isinstance(estimator, Pipeline) and isinstance(estimator[0], FaceCropper):
+        return estimator[0]
+    return None
+
+
 def _split_cropper(estimator, cropper):
     """The model that takes crops, and the cropper that frames them."""
-    if isinstance(estimator, Pipeline) and isinstance(estimator[0], FaceCropper):
-        return estimator[1:], cropper if cropper is not None else estimator[0]
+    own = pipeline_cropper(estimator)
+    if own is not None:
+        return estimator[1:], cropper if cropper is not None else own
     return estimator, cropper if cropper is not None else FaceCropper()
 
 

@@ -13,7 +13,7 @@ from .images import ImageLoadError
 FACE_MODES = ("auto", "detect", "whole")
 
 
-def predict_photos(estimator, photos, *, faces="auto", chunk_size=256):
+def predict_photos(estimator, photos, *, faces="auto", chunk_size=2048):
     """Predict every face of many photos; an unreadable photo is named and the rest go on.
 
     Parameters
@@ -26,7 +26,7 @@ def predict_photos(estimator, photos, *, faces="auto", chunk_size=256):
         ``"detect"`` finds every face of each photo; ``"auto"`` also does, and takes a
         photo without a detectable face whole; ``"whole"`` takes every photo as a face
         crop, without detection (fastest).
-    chunk_size : int, default=256
+    chunk_size : int, default=2048
         Photos predicted together with ``faces="whole"``.
 
     Returns
