@@ -48,7 +48,7 @@ def load_faces(data, n_samples=None):
 
 def photo_paths(inputs, paths_from=None):
     """Photo files from paths, folders (their photos, sorted) and a list file."""
-    from .datasets import list_photos
+    from .images import list_photos
 
     items = list(inputs)
     if paths_from is not None:

@@ -8,8 +8,9 @@ import warnings
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .images import PHOTO_SUFFIXES
+
 _UTKFACE_NAME = re.compile(r"^(\d+)_([01])_([0-4])_\d+\.jpg(\.chip\.jpg)?$")
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 #: UTKFace's gender codes: ``GENDER_NAMES[faces.gender]`` names them.
 GENDER_NAMES = np.array(["male", "female"])
@@ -80,7 +81,7 @@ def load_utkface(folder=None, n_samples=None, random_state=None):
     folder = _check_folder(folder if folder is not None else default_data_dir())
     paths, labels, skipped = [], [], []
     for name in sorted(os.listdir(folder)):
-        if not name.lower().endswith(_IMAGE_SUFFIXES):
+        if not name.lower().endswith(PHOTO_SUFFIXES):
             continue
         match = _UTKFACE_NAME.match(name)
         if match is None:
@@ -216,33 +217,3 @@ def load_faces(data, n_samples=None, random_state=None):
     if not os.path.isdir(data):
         raise FileNotFoundError(f"{data!r} is neither a folder of faces nor a CSV file.")
     return load_utkface(data, n_samples=n_samples, random_state=random_state)
-
-
-def list_photos(items):
-    """Photo files of paths and folders: each folder gives its photos, sorted by name.
-
-    Parameters
-    ----------
-    items : iterable of str or os.PathLike
-        Photo files (kept as given, in order, whatever their suffix) and folders (their
-        files ending in a photo suffix such as ``.jpg`` or ``.png``; subfolders are not
-        searched).
-
-    Returns
-    -------
-    paths : list of str
-
-    Examples
-    --------
-    >>> from sklearn_age import list_photos
-    >>> list_photos(["party.jpg", "holiday/"])  # doctest: +SKIP
-    ['party.jpg', 'holiday/beach.jpg', 'holiday/hotel.png']
-    """
-    paths = []
-    for item in map(os.fspath, items):
-        if os.path.isdir(item):
-            paths += sorted(os.path.join(item, name) for name in os.listdir(item)
-                            if name.lower().endswith(_IMAGE_SUFFIXES))
-        else:
-            paths.append(item)
-    return paths

@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from .images import ImageTransformerMixin, check_photos
+from .images import check_photos
+from .loader import ImageTransformerMixin
 from .nets import DEFAULT_BACKBONE, ImageNormalizer, create_backbone
 from .training import FaceDataset
 

@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
 from .datasets import ETHNICITY_NAMES, GENDER_NAMES
-from .faces import describe_faces
+from .prediction import describe_faces
 from .metrics import (
     cumulative_score,
     error_by_group,
@@ -24,7 +24,7 @@ def evaluate_model(estimator, faces, threshold=5):
     Parameters
     ----------
     estimator : fitted estimator or Pipeline
-        A model that takes face crops, as :func:`~sklearn_age.faces.describe_faces`
+        A model that takes face crops, as :func:`~sklearn_age.prediction.describe_faces`
         does: a regressor, an :class:`~sklearn_age.AgeClassifier` or an
         :class:`~sklearn_age.AgeGenderEstimator`.
     faces : dict or Bunch

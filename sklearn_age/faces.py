@@ -16,18 +16,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from PIL import Image
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .images import (
-    ImageLoadError,
-    ImageTransformerMixin,
-    _square_resize,
-    check_photos,
-    read_photo,
-)
+from .images import ImageLoadError, _square_resize, check_photos, read_photo
+from .loader import ImageTransformerMixin
+from .prediction import describe_faces
 
 #: The OpenCV cascade file. On 200 UTKFace faces pasted into a photo it found 198,
 #: with no false alarm (``alt``: 196; ``default``: 189, and three faces in
@@ -372,38 +368,3 @@ def _split_cropper(estimator, cropper):
     if own is not None:
         return estimator[1:], cropper if cropper is not None else own
     return estimator, cropper if cropper is not None else FaceCropper()
-
-
-def describe_faces(estimator, crops):
-    """Predictions for face crops, by column, as :func:`predict_faces` reports them.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-        A regressor, a classifier or an :class:`~sklearn_age.AgeGenderEstimator`.
-    crops : ndarray of shape (n, H, W, 3), dtype uint8, or list of paths
-        Face crops.
-
-    Returns
-    -------
-    columns : dict of list
-        ``"age"`` (years for a regressor, the label for a classifier, which also
-        gets ``"age_probability"``); an age-and-gender model adds ``"gender"`` and
-        ``"gender_probability"`` (from the same pass of the network).
-    """
-    if isinstance(estimator, Pipeline):  # the last step describes what the others make
-        if len(estimator) > 1:
-            crops = estimator[:-1].transform(crops)
-        estimator = estimator[-1]
-    if hasattr(estimator, "predict_age_and_gender_proba"):
-        ages, proba = estimator.predict_age_and_gender_proba(crops)
-        best = np.argmax(proba, axis=1)
-        return {"age": ages.tolist(),
-                "gender": estimator.gender_classes_[best].tolist(),
-                "gender_probability": proba[np.arange(len(best)), best].tolist()}
-    if is_classifier(estimator):
-        proba = estimator.predict_proba(crops)
-        best = np.argmax(proba, axis=1)
-        return {"age": estimator.classes_[best].tolist(),
-                "age_probability": proba[np.arange(len(best)), best].tolist()}
-    return {"age": np.asarray(estimator.predict(crops), dtype=float).tolist()}

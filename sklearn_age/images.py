@@ -1,23 +1,24 @@
-"""Image decoding: the one decoder, the ``ImageLoader`` transformer and lazy datasets.
+"""Image decoding and the one input check: the decoder, photo listing and ``check_photos``.
 
-Every photo that enters the package, whether through :class:`ImageLoader`, lazy path
-loading during ``fit`` or ``predict``, passes through :func:`read_image`, so EXIF
-orientation, colour conversion and resizing behave the same everywhere.
+Every photo that enters the package, whether through :class:`~sklearn_age.ImageLoader`,
+lazy path loading during ``fit`` or ``predict``, or an exported model, passes through
+:func:`read_image`, so EXIF orientation, colour conversion and resizing behave the same
+everywhere. This module imports neither torch nor scikit-learn.
 """
 
 import os
 import reprlib
 import warnings
-from numbers import Integral
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 #: Images above this many pixels are refused (Pillow's decompression-bomb guard).
 MAX_PIXELS = 64_000_000
+
+
+#: Suffixes of the files taken as photos in a folder.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 class ImageLoadError(ValueError):
@@ -298,82 +299,31 @@ def _describe(image):
     return f"a {type(image).__name__}"
 
 
-class ImageTransformerMixin(TransformerMixin):
-    """Tags of a transformer that takes paths or images and learns nothing from them."""
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = False
-        return tags
-
-
-class ImageLoader(ImageTransformerMixin, BaseEstimator):
-    """Load image files into a ``uint8`` array, ready for the age estimators.
-
-    Each photo is decoded once by :func:`read_image`: EXIF-rotated, converted to RGB,
-    centre-cropped to a square and resized to ``size``.
+def list_photos(items):
+    """Photo files of paths and folders: each folder gives its photos, sorted by name.
 
     Parameters
     ----------
-    size : int, default=112
-        Side of the square images, in pixels.
+    items : iterable of str or os.PathLike
+        Photo files (kept as given, in order, whatever their suffix) and folders (their
+        files ending in a photo suffix such as ``.jpg`` or ``.png``; subfolders are not
+        searched).
 
-    Attributes
-    ----------
-    n_features_in_ : int
-        Always 1: the input is one column of paths.
+    Returns
+    -------
+    paths : list of str
 
     Examples
     --------
-    >>> from sklearn_age import ImageLoader, load_utkface  # doctest: +SKIP
-    >>> faces = load_utkface("UTKFace")  # doctest: +SKIP
-    >>> ImageLoader(size=64).fit_transform(faces.paths[:2]).shape  # doctest: +SKIP
-    (2, 64, 64, 3)
+    >>> from sklearn_age import list_photos
+    >>> list_photos(["party.jpg", "holiday/"])  # doctest: +SKIP
+    ['party.jpg', 'holiday/beach.jpg', 'holiday/hotel.png']
     """
-
-    _parameter_constraints = {"size": [Interval(Integral, 8, None, closed="left")]}
-
-    def __init__(self, size=112):
-        self.size = size
-
-    def fit(self, X, y=None):
-        """Check the parameters and the photos; nothing is learned.
-
-        Parameters
-        ----------
-        X : list of str or os.PathLike, or uint8 images
-            Image paths, or images (resized), as :func:`check_photos` takes them.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : ImageLoader
-        """
-        self._validate_params()
-        check_photos(X)
-        self.n_features_in_ = 1
-        return self
-
-    def transform(self, X):
-        """Decode the images (or resize the given ones).
-
-        Parameters
-        ----------
-        X : list of str or os.PathLike, or uint8 images
-            Image paths, or images, as :func:`check_photos` takes them.
-
-        Returns
-        -------
-        images : ndarray of shape (n_samples, size, size, 3), dtype uint8
-        """
-        check_is_fitted(self)
-        photos = check_photos(X)
-        if not holds_paths(photos):
-            return resize_images(photos, self.size)
-        images = np.empty((len(photos), self.size, self.size, 3), dtype=np.uint8)
-        for row in range(len(photos)):
-            images[row] = read_image_at(photos, row, self.size)
-        return images
+    paths = []
+    for item in map(os.fspath, items):
+        if os.path.isdir(item):
+            paths += sorted(os.path.join(item, name) for name in os.listdir(item)
+                            if name.lower().endswith(PHOTO_SUFFIXES))
+        else:
+            paths.append(item)
+    return paths

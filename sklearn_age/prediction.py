@@ -1,16 +1,28 @@
-"""Prediction over many photos: one row per face, unreadable photos named and passed over."""
+"""Prediction over many photos: one row per face, unreadable photos named and passed over.
+
+Taking photos whole (``faces="whole"``) imports neither torch nor scikit-learn, so that
+an exported model (:func:`~sklearn_age.load_onnx`) predicts soon after start-up.
+"""
 
 import functools
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils import Bunch
 
-from .faces import describe_faces, predict_faces
 from .images import ImageLoadError
 
 #: What ``predict_photos(faces=...)`` accepts.
 FACE_MODES = ("auto", "detect", "whole")
+
+
+class PhotoPredictions(NamedTuple):
+    """What :func:`predict_photos` returns."""
+
+    #: One dict per face, in the order of the photos.
+    rows: list
+    #: ``(photo, message)`` for each unreadable photo.
+    errors: list
 
 
 def predict_photos(estimator, photos, *, faces="auto", chunk_size=2048):
@@ -31,8 +43,8 @@ def predict_photos(estimator, photos, *, faces="auto", chunk_size=2048):
 
     Returns
     -------
-    result : sklearn.utils.Bunch
-        ``rows``, a list of dict in the order of ``photos``: one per face, with
+    result : PhotoPredictions
+        A named tuple: ``rows``, a list of dict in the order of ``photos``: one per face, with
         ``"photo"``, ``"face"`` (its number in the photo, from 1), ``"box"`` (as
         :func:`~sklearn_age.predict_faces` gives it, or ``"whole photo"``) and the
         predictions of :func:`~sklearn_age.faces.describe_faces`; a photo without a face
@@ -63,7 +75,7 @@ def predict_photos(estimator, photos, *, faces="auto", chunk_size=2048):
         detected = functools.partial(_detected_rows, faces=faces)
         for photo in photos:
             rows += _guarded(detected, estimator, [photo], errors)
-    return Bunch(rows=rows, errors=errors)
+    return PhotoPredictions(rows, errors)
 
 
 def _whole_photo_rows(estimator, photos):
@@ -78,6 +90,8 @@ def _whole_photo_rows(estimator, photos):
 
 def _detected_rows(estimator, photos, faces):
     """One row per detected face of the one photo in ``photos``; see ``faces``."""
+    from .faces import predict_faces  # OpenCV and scikit-learn: only to detect faces
+
     records = predict_faces(estimator, photos[0])
     if not records and faces == "auto":
         return _whole_photo_rows(estimator, photos)
@@ -101,3 +115,40 @@ def _guarded(rows_for, estimator, photos, errors):
         step = max(1, len(photos) // 16)
         return [row for begin in range(0, len(photos), step)
                 for row in _guarded(rows_for, estimator, photos[begin:begin + step], errors)]
+
+
+def describe_faces(estimator, crops):
+    """Predictions for face crops, by column, as :func:`predict_faces` reports them.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        A regressor, a classifier (it has ``classes_`` and ``predict_proba``) or an
+        :class:`~sklearn_age.AgeGenderEstimator`, or an exported one
+        (:func:`~sklearn_age.load_onnx`).
+    crops : ndarray of shape (n, H, W, 3), dtype uint8, or list of paths
+        Face crops.
+
+    Returns
+    -------
+    columns : dict of list
+        ``"age"`` (years for a regressor, the label for a classifier, which also
+        gets ``"age_probability"``); an age-and-gender model adds ``"gender"`` and
+        ``"gender_probability"`` (from the same pass of the network).
+    """
+    if hasattr(estimator, "steps"):  # a Pipeline: its last step describes what the rest make
+        if len(estimator) > 1:
+            crops = estimator[:-1].transform(crops)
+        estimator = estimator[-1]
+    if hasattr(estimator, "predict_age_and_gender_proba"):
+        ages, proba = estimator.predict_age_and_gender_proba(crops)
+        best = np.argmax(proba, axis=1)
+        return {"age": ages.tolist(),
+                "gender": estimator.gender_classes_[best].tolist(),
+                "gender_probability": proba[np.arange(len(best)), best].tolist()}
+    if hasattr(estimator, "classes_") and hasattr(estimator, "predict_proba"):  # classifier
+        proba = estimator.predict_proba(crops)
+        best = np.argmax(proba, axis=1)
+        return {"age": estimator.classes_[best].tolist(),
+                "age_probability": proba[np.arange(len(best)), best].tolist()}
+    return {"age": np.asarray(estimator.predict(crops), dtype=float).tolist()}

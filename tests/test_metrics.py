@@ -101,7 +101,7 @@ def test_evaluate_model_scores_ages_ranges_and_groups(labelled_faces):
 
     from sklearn_age import AgeGenderEstimator, evaluate_model
     from sklearn_age.datasets import ETHNICITY_NAMES, GENDER_NAMES
-    from sklearn_age.faces import describe_faces
+    from sklearn_age.prediction import describe_faces
     from sklearn_age.metrics import error_by_group
     from tests.conftest import TINY
 

@@ -144,14 +144,15 @@ def test_load_onnx_names_what_is_wrong_with_the_file(tmp_path):
         load_onnx(foreign)
 
 
-def test_command_line_exports_and_predicts_without_torch(regressor, paths, tmp_path):
+def test_command_line_exports_and_predicts_without_torch_nor_scikit_learn(regressor, paths, tmp_path):
     model_file = str(tmp_path / "age.skage")
     save_model(regressor, model_file)
     graph = str(tmp_path / "age.onnx")
     assert main(["export", model_file, graph]) == 0
     code = ("import sys\nfrom sklearn_age import cli\n"
             "status = cli.main(sys.argv[1:])\n"
-            "print(sorted({'torch', 'timm', 'skorch'} & set(sys.modules)), file=sys.stderr)\n"
+            "print(sorted({'torch', 'timm', 'skorch', 'sklearn'} & set(sys.modules)), "
+            "file=sys.stderr)\n"
             "sys.exit(status)")
     result = subprocess.run([sys.executable, "-c", code, "predict", graph, *paths[40:45],
                              "--faces", "whole", "--csv"],
