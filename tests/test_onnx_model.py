@@ -4,6 +4,7 @@ the command line runs .onnx files."""
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnx
@@ -85,6 +86,15 @@ def test_exported_age_gender_model_gives_both(paths, ages, tmp_path):
     np.testing.assert_allclose(years, expected_years, rtol=1e-5)
     np.testing.assert_allclose(proba, expected_proba, atol=1e-5)
     np.testing.assert_allclose(model.predict(paths[40:]), both.predict(paths[40:]), rtol=1e-5)
+
+
+def test_threads_predicting_with_an_exported_model_at_once_agree(exported, paths):
+    model = load_onnx(exported, batch_size=4)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(model.predict, [paths[40:]] * 8))
+    for result in results:
+        np.testing.assert_array_equal(result, results[0])
+    np.testing.assert_allclose(results[0], model.predict(paths[40:]), rtol=1e-6)
 
 
 def test_exported_model_serves_photos_and_evaluation(regressor, exported, paths, ages):
