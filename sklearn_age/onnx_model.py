@@ -84,6 +84,7 @@ class ExportedModel:
         return f"{type(self).__name__}({self.path!r}, estimator_name={self.estimator_name!r})"
 
     def __sklearn_tags__(self):
+        """What scikit-learn's scorers read: regressor or classifier."""
         from sklearn.utils import Tags, TargetTags
 
         return Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True))
@@ -152,9 +153,9 @@ def load_onnx(path, *, batch_size=64):
         raise FileNotFoundError(f"No such model file: {path!r}.")
     try:
         session = onnx_session(path)
-    except ImportError:
-        raise
     except Exception as exc:  # onnxruntime's own errors have no common base class
+        if isinstance(exc, ImportError):
+            raise
         raise ModelFileError(f"{path!r} is not a readable ONNX model ({exc}).") from None
     metadata = session.get_modelmeta().custom_metadata_map
     kind = EXPORTED.get(metadata.get("sklearn_age_estimator"))

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import onnx
 import pytest
+from sklearn.metrics import get_scorer
 
 from sklearn_age import (
     AgeClassifier,
@@ -71,7 +72,9 @@ def test_exported_classifier_gives_labels_and_probabilities(paths, ages, tmp_pat
     np.testing.assert_allclose(model.predict_proba(paths[40:]), clf.predict_proba(paths[40:]),
                                atol=1e-5)
     np.testing.assert_array_equal(model.predict(paths[40:]), clf.predict(paths[40:]))
-    records = predict_faces(model, paths[40])  # is_classifier: label and its probability
+    assert get_scorer("accuracy")(model, paths[40:], labels[40:]) == pytest.approx(
+        clf.score(paths[40:], labels[40:]))
+    records = predict_faces(model, paths[40])  # a classifier: label and its probability
     assert all(set(record) >= {"age", "age_probability"} for record in records)
 
 
@@ -105,6 +108,8 @@ def test_exported_model_serves_photos_and_evaluation(regressor, exported, paths,
     report = evaluate_model(model, {"paths": np.asarray(paths[40:]), "age": ages[40:]})
     expected = evaluate_model(regressor, {"paths": np.asarray(paths[40:]), "age": ages[40:]})
     assert report.mae == pytest.approx(expected.mae, rel=1e-5)
+    score = get_scorer("neg_mean_absolute_error")(model, paths[40:], ages[40:])
+    assert score == pytest.approx(-np.abs(model.predict(paths[40:]) - ages[40:]).mean())
 
 
 def test_exported_model_checks_its_input_as_the_estimator_does(exported, tmp_path):
