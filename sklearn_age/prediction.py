@@ -44,13 +44,13 @@ def predict_photos(estimator, photos, *, faces="auto", chunk_size=2048):
     Returns
     -------
     result : PhotoPredictions
-        A named tuple: ``rows``, a list of dict in the order of ``photos``: one per face, with
-        ``"photo"``, ``"face"`` (its number in the photo, from 1), ``"box"`` (as
-        :func:`~sklearn_age.predict_faces` gives it, or ``"whole photo"``) and the
-        predictions of :func:`~sklearn_age.faces.describe_faces`; a photo without a face
-        (``faces="detect"``) or that cannot be read gets one row with ``"face"`` 0 and
-        ``"box"`` ``"no face found"`` or ``"unreadable"``. ``errors``, a list of
-        ``(photo, message)``, one per unreadable photo.
+        A named tuple. ``rows``: a list of dict in the order of ``photos``, one per
+        face, with ``"photo"``, ``"face"`` (its number in the photo, from 1),
+        ``"box"`` (as :func:`~sklearn_age.predict_faces` gives it, or ``"whole
+        photo"``) and the predictions of :func:`describe_faces`; a photo without a
+        face (``faces="detect"``) or that cannot be read gets one row with ``"face"``
+        0 and ``"box"`` ``"no face found"`` or ``"unreadable"``. ``errors``: a list
+        of ``(photo, message)``, one per unreadable photo.
 
     Examples
     --------
@@ -118,7 +118,8 @@ def _guarded(rows_for, estimator, photos, errors):
 
 
 def describe_faces(estimator, crops):
-    """Predictions for face crops, by column, as :func:`predict_faces` reports them.
+    """Predictions for face crops, by column, as :func:`~sklearn_age.predict_faces`
+    reports them.
 
     Parameters
     ----------
