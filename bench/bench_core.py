@@ -37,7 +37,7 @@ def main():
     args = parser.parse_args()
 
     train, test = core_split(args.data)
-    model = AgeRegressor(random_state=0, verbose=1, **dict(args.param))
+    model = AgeRegressor(**{"random_state": 0, "verbose": 1, **dict(args.param)})
     print(f"train {len(train.paths)} / test {len(test.paths)} faces; {model!r}", flush=True)
 
     start = time.perf_counter()
