@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .batching import available_cores, predict_in_batches
-from .onnx_model import onnx_session
+from .batching import predict_in_batches
+from .onnx_model import OnnxRunner
 
 #: Values of the estimators' ``engine`` parameter.
 ENGINES = ("auto", "onnxruntime", "torch")
@@ -70,12 +70,9 @@ class TorchEngine:
         return {name: values.cpu().numpy() for name, values in outputs.items()}
 
 
-class OnnxEngine:
-    """Runs a ``FaceModel``'s predictions in onnxruntime, from a graph exported in memory.
-
-    onnxruntime runs each batch on one thread, and :attr:`workers` batches at once (one
-    per core): on 2 cores that beat one batch at a time on two threads by 1.2x with
-    photos being decoded alongside, and 1.5x on the graph alone.
+class OnnxEngine(OnnxRunner):
+    """Runs a ``FaceModel``'s predictions in onnxruntime, from a graph exported in memory
+    (one batch per core at once, as :class:`~sklearn_age.onnx_model.OnnxRunner` does).
 
     Raises
     ------
@@ -106,15 +103,7 @@ class OnnxEngine:
                 input_names=[input_name], output_names=list(module.outputs),
                 dynamic_axes={input_name: {0: "batch"}}, opset_version=17,
             )
-        self.session = onnx_session(graph.getvalue())
-        self.workers = available_cores()
-        self.input_name = input_name
-        self.output_names = list(module.outputs)
-
-    def __call__(self, batch):
-        """Named predictions (numpy arrays) for a numpy batch."""
-        outputs = self.session.run(self.output_names, {self.input_name: batch})
-        return dict(zip(self.output_names, outputs))
+        super().__init__(graph.getvalue())
 
 
 def fix_same_padding(module, example):

@@ -24,8 +24,8 @@ class ImageTransformerMixin(TransformerMixin):
 class ImageLoader(ImageTransformerMixin, BaseEstimator):
     """Load image files into a ``uint8`` array, ready for the age estimators.
 
-    Each photo is decoded once by :func:`~sklearn_age.read_image`: EXIF-rotated, converted to RGB,
-    centre-cropped to a square and resized to ``size``.
+    Each photo is decoded once by :func:`~sklearn_age.read_image`: EXIF-rotated,
+    converted to RGB, centre-cropped to a square and resized to ``size``.
 
     Parameters
     ----------

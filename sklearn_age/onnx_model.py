@@ -21,19 +21,44 @@ from .images import check_photos
 from .outputs import AgeGenderOutputs, ClassifierOutputs, RegressorOutputs
 
 
-def onnx_session(model):
-    """An onnxruntime session on the CPU for ``model`` (a file path or the graph's bytes).
+class OnnxRunner:
+    """An onnxruntime session on the CPU that predicts batches: the engine of exported
+    models and of the estimators' in-memory graphs.
 
-    Each call runs on the calling thread alone: callers run one batch per core at once
-    (:func:`~sklearn_age.batching.predict_in_batches`), which on 2 cores beat one batch
-    at a time on two threads by 1.2x with photos being decoded alongside.
+    Each call runs on the calling thread alone, and :attr:`workers` batches run at once
+    (one per core, :func:`~sklearn_age.batching.predict_in_batches`): on 2 cores that
+    beat one batch at a time on two threads by 1.2x with photos being decoded
+    alongside.
+
+    Parameters
+    ----------
+    model : str or bytes
+        An ONNX file, or a graph's bytes.
+
+    Attributes
+    ----------
+    session : onnxruntime.InferenceSession
+    workers : int
+        Batches to run at once.
     """
-    import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    def __init__(self, model):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            model, options, providers=["CPUExecutionProvider"]
+        )
+        self.workers = available_cores()
+        self._input_name = self.session.get_inputs()[0].name
+        self._output_names = [output.name for output in self.session.get_outputs()]
+
+    def __call__(self, batch):
+        """Named predictions (numpy arrays) for a numpy batch."""
+        outputs = self.session.run(self._output_names, {self._input_name: batch})
+        return dict(zip(self._output_names, outputs))
 
 
 class ExportedModel:
@@ -54,15 +79,18 @@ class ExportedModel:
         The class labels, for the classifiers and the age-and-gender model.
     """
 
-    def __init__(self, session, path, metadata, batch_size):
-        self.session, self.path, self.batch_size = session, path, batch_size
+    def __init__(self, runner, path, metadata, batch_size):
+        self._runner, self.path, self.batch_size = runner, path, batch_size
         self.estimator_name = metadata["sklearn_age_estimator"]
         self.img_size = int(metadata["img_size"]) if "img_size" in metadata else None
         for key in ("classes", "gender_classes"):
             if key in metadata:
                 setattr(self, f"{key}_", np.asarray(json.loads(metadata[key])))
-        self._input_name = session.get_inputs()[0].name
-        self._output_names = [output.name for output in session.get_outputs()]
+
+    @property
+    def session(self):
+        """The onnxruntime session (its ``get_modelmeta()`` holds the metadata)."""
+        return self._runner.session
 
     def _predict_outputs(self, X):
         """The graph's named outputs for ``X``, in batches."""
@@ -73,12 +101,8 @@ class ExportedModel:
                                  f"{X.shape}.")
         else:
             X = check_photos(X)
-        return predict_in_batches(self._run, X, self.img_size, self.batch_size,
-                                  available_cores())
-
-    def _run(self, batch):
-        outputs = self.session.run(self._output_names, {self._input_name: batch})
-        return dict(zip(self._output_names, outputs))
+        return predict_in_batches(self._runner, X, self.img_size, self.batch_size,
+                                  self._runner.workers)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r}, estimator_name={self.estimator_name!r})"
@@ -152,16 +176,16 @@ def load_onnx(path, *, batch_size=64):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such model file: {path!r}.")
     try:
-        session = onnx_session(path)
+        runner = OnnxRunner(path)
     except Exception as exc:  # onnxruntime's own errors have no common base class
         if isinstance(exc, ImportError):
             raise
         raise ModelFileError(f"{path!r} is not a readable ONNX model ({exc}).") from None
-    metadata = session.get_modelmeta().custom_metadata_map
+    metadata = runner.session.get_modelmeta().custom_metadata_map
     kind = EXPORTED.get(metadata.get("sklearn_age_estimator"))
     if kind is None:
         raise ModelFileError(
             f"{path!r} is an ONNX model but not one that sklearn_age.export_onnx wrote "
             f"(its metadata names no sklearn-age estimator; known: {sorted(EXPORTED)})."
         )
-    return kind(session, path, metadata, batch_size)
+    return kind(runner, path, metadata, batch_size)

@@ -23,9 +23,6 @@ class _Calibration:
         batch = next(self.batches, None)
         return None if batch is None else {self.input_name: batch}
 
-    def rewind(self):  # onnxruntime calls it for some calibration methods; one pass here
-        pass
-
 
 def quantize_int8(source, destination, input_name, calibration_batches, metadata):
     """Write an int8 copy of the float32 ONNX model ``source`` to ``destination``.
