@@ -27,6 +27,7 @@ _MODULE_OF = {
     "load_image_folder": "datasets",
     "load_model": "serialization",
     "load_onnx": "onnx_model",
+    "load_pretrained": "pretrained",
     "load_utkface": "datasets",
     "predict_faces": "faces",
     "predict_photos": "prediction",

@@ -61,18 +61,34 @@ def photo_paths(inputs, paths_from=None):
     return paths
 
 
+#: Suffixes of model files: the first argument of ``predict`` is a model if it has one.
+MODEL_SUFFIXES = (".skage", ".onnx")
+
+
 def load_model_or_exit(path):
-    """A model file (``.skage``), or an exported ``.onnx`` one (no PyTorch imported)."""
+    """A model file (``.skage``), an exported ``.onnx`` one (no PyTorch imported), or
+    the shipped ready-trained model when ``path`` is None."""
     from .exceptions import ModelFileError
 
-    if str(path).lower().endswith(".onnx"):
-        from .onnx_model import load_onnx as load
-    else:
-        from .serialization import load_model as load
     try:
+        if path is None:
+            from .pretrained import load_pretrained
+
+            return load_pretrained()
+        if str(path).lower().endswith(".onnx"):
+            from .onnx_model import load_onnx as load
+        else:
+            from .serialization import load_model as load
         return load(path)
     except (ModelFileError, OSError) as error:
         raise CommandError(str(error)) from None
+
+
+def split_model(inputs):
+    """``(model file or None, photos)`` from ``predict``'s arguments."""
+    if inputs and str(inputs[0]).lower().endswith(MODEL_SUFFIXES):
+        return inputs[0], inputs[1:]
+    return None, inputs
 
 
 # -- output ------------------------------------------------------------------------
@@ -217,8 +233,9 @@ def command_search(args):
 def command_predict(args):
     from .prediction import predict_photos
 
-    estimator = load_model_or_exit(args.model)
-    paths = photo_paths(args.photos, args.paths_from)
+    model, photos = split_model(args.inputs)
+    estimator = load_model_or_exit(model)
+    paths = photo_paths(photos, args.paths_from)
     kind = "json" if args.json else "csv" if args.csv else "table"
     result = predict_photos(estimator, paths, faces=args.faces)
     for _, message in result.errors:
@@ -362,9 +379,12 @@ def build_parser():
     predict = commands.add_parser(
         "predict", help="predict the age of every face in photos",
         description="Predict one row per face. Photos may be files or folders; for "
-                    "thousands of photos, --paths-from FILE keeps the command line short.")
-    predict.add_argument("model", help="model file (.skage, or .onnx from export)")
-    predict.add_argument("photos", nargs="*", metavar="PHOTO_OR_DIR")
+                    "thousands of photos, --paths-from FILE keeps the command line short. "
+                    "Without a model file, the shipped ready-trained model (age and "
+                    "gender) predicts.")
+    predict.add_argument("inputs", nargs="*", metavar="PHOTO_OR_DIR",
+                         help="a model file first if any (.skage, or .onnx from export; "
+                              "default: the shipped model), then photos or folders")
     predict.add_argument("--paths-from", metavar="FILE", help="file with one path per line "
                          "('-' for standard input)")
     predict.add_argument("--faces", choices=("auto", "detect", "whole"), default="auto",
@@ -388,7 +408,8 @@ def build_parser():
         "webcam", help="live ages on a camera or video",
         description="Detect and label faces frame by frame, printing ages and frames per "
                     "second; --output records the annotated video, --show opens a window.")
-    webcam.add_argument("model", help="model file (.skage, or .onnx from export)")
+    webcam.add_argument("model", nargs="?", help="model file (.skage, or .onnx from export; "
+                        "default: the shipped ready-trained model)")
     webcam.add_argument("--source", default="0", help="camera index or video file (default 0)")
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.add_argument("--detection-size", type=int, default=320, metavar="PIXELS",

@@ -181,8 +181,10 @@ def create_backbone(name, pretrained):
     ----------
     name : str
         A timm model name or ``"simple_cnn"``.
-    pretrained : bool or str
-        See :func:`create_imagenet_model`; ignored for ``"simple_cnn"``.
+    pretrained : bool, str or dict
+        See :func:`create_imagenet_model`; or the backbone's own tensors (a state dict
+        of the feature extractor, as a fitted :class:`FaceModel` holds it), loaded
+        strictly. Ignored for ``"simple_cnn"``.
 
     Returns
     -------
@@ -192,6 +194,10 @@ def create_backbone(name, pretrained):
     """
     if name == "simple_cnn":
         backbone = SimpleCNN()
+    elif isinstance(pretrained, dict):
+        backbone = create_imagenet_model(name, False)
+        backbone.reset_classifier(0)
+        backbone.load_state_dict(pretrained)
     else:
         backbone = create_imagenet_model(name, pretrained)
         backbone.reset_classifier(0)

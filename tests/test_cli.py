@@ -112,15 +112,22 @@ def test_bad_model_files_give_one_clear_line(content, message, tmp_path, crops, 
     assert "Traceback" not in err
 
 
-def test_webcam_on_a_recorded_video(models, background, chips, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def video(background, chips, tmp_path_factory):
+    """Four 1200 x 800 frames of three real faces moving right, as an MJPG file."""
     import cv2
-    video = str(tmp_path / "clip.avi")
+    video = str(tmp_path_factory.mktemp("video") / "clip.avi")
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"MJPG"), 5, (1200, 800))
     for shift in range(4):
         moved = [(x + 20 * shift, y, side) for x, y, side in GROUP]
         frame = np.asarray(paste_faces(background, chips[0], moved))
         writer.write(frame[:, :, ::-1])
     writer.release()
+    return video
+
+
+def test_webcam_on_a_recorded_video(models, video, tmp_path, capsys):
+    import cv2
     recorded = str(tmp_path / "annotated.avi")
     assert main(["webcam", models["age,gender"], "--source", video,
                  "--max-frames", "3", "--output", recorded]) == 0
@@ -132,6 +139,13 @@ def test_webcam_on_a_recorded_video(models, background, chips, tmp_path, capsys)
     while capture.read()[0]:
         frames += 1
     assert frames == 3
+
+
+def test_webcam_without_a_model_file_uses_the_shipped_model(video, capsys):
+    assert main(["webcam", "--source", video, "--max-frames", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.count(" y, ") == 3 for line in lines)
+    assert all("male" in line for line in lines)  # the shipped model predicts gender too
 
 
 def test_webcam_without_a_camera_says_so(models, capsys):

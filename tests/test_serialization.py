@@ -148,6 +148,19 @@ def test_round_trip_keeps_params_attributes_history_and_predictions(fitted, tmp_
     assert loaded.history_.to_list() == json.loads(json.dumps(estimator.history_.to_list()))
 
 
+def test_float16_files_are_half_the_size_and_predict_alike(default_regressor, images,
+                                                         tmp_path):
+    full, half = tmp_path / "full.skage", tmp_path / "half.skage"
+    save_model(default_regressor, full)
+    save_model(default_regressor, half, float16=True)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    loaded = load_model(half)
+    assert {tensor.dtype for tensor in loaded.net_.module_.state_dict().values()
+            if tensor.is_floating_point()} == {torch.float32}
+    np.testing.assert_allclose(loaded.predict(images[40:]),
+                               default_regressor.predict(images[40:]), atol=0.5)
+
+
 def test_loading_reads_no_pretrained_weights(default_regressor, tmp_path, monkeypatch):
     save_model(default_regressor, tmp_path / "model.skage")
 

@@ -24,6 +24,7 @@ from ..checkpoints import EpochCheckpoint, training_config
 from ..images import check_photos
 from ..inference import ENGINES, predict_outputs
 from ..nets import AgeOutput, FaceModel, ImageNormalizer, create_backbone
+from ..pretrained import PRETRAINED_MODELS, pretrained_backbone
 from ..training import (
     BatchAugmenter,
     FaceDataset,
@@ -97,6 +98,8 @@ class _FaceEstimator(BaseEstimator):
         if self.backbone is None:
             return FaceModel(None, self._n_outputs(), self.dropout,
                              n_features=self.n_features_in_, outputs=self._output_layers())
+        if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
+            pretrained = pretrained_backbone(pretrained, self.backbone)
         backbone, mean, std = create_backbone(self.backbone, pretrained)
         return FaceModel(
             backbone.to(memory_format=torch.channels_last),

@@ -1,0 +1,71 @@
+"""Fine-tuning benchmark: from ImageNet weights against from the shipped age model.
+
+Splits the aligned sample (``../shared/data/utkface_aligned_sample``: another crop and
+other people than the shipped model's training faces) into two halves of 1,500 faces
+(``random_state=0``), fits an ``AgeRegressor`` on one half and scores it on the other:
+``pretrained=True`` (ImageNet) against ``pretrained="utkface"`` (the shipped model's
+backbone), each with the default epochs and with a quarter of them, for each seed.
+Also prints the shipped model's own MAE on the test half, without fine-tuning.
+
+Usage::
+
+    python bench/bench_finetune.py [--aligned DIR] [--seeds 0 1] [--epochs 16]
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from sklearn_age import AgeRegressor, load_pretrained, load_utkface
+from sklearn_age.datasets import default_data_dir
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_core import preload_images  # noqa: E402
+from bench_pretrained import aligned_dir  # noqa: E402
+
+STARTS = {"ImageNet": True, "shipped": "utkface"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--aligned", default=aligned_dir(default_data_dir()))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--epochs", type=int, default=AgeRegressor().max_epochs)
+    args = parser.parse_args()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        faces = load_utkface(args.aligned)
+    train, test = train_test_split(np.arange(len(faces.paths)), test_size=0.5,
+                                   random_state=0)
+    size = AgeRegressor().img_size
+    X_train = preload_images(faces.paths[train], size)
+    X_test = preload_images(faces.paths[test], size)
+    y_train, y_test = faces.age[train], faces.age[test]
+    print(f"aligned sample: fine-tune on {len(train)} faces, test on {len(test)}", flush=True)
+    shipped = load_pretrained().predict_age(X_test)
+    print(f"shipped model, not fine-tuned: MAE {np.abs(shipped - y_test).mean():.3f}")
+
+    print("| start | epochs | seed | MAE | fit seconds |")
+    print("|---|---|---|---|---|")
+    for epochs in (args.epochs, max(1, args.epochs // 4)):
+        for seed in args.seeds:
+            for name, pretrained in STARTS.items():
+                model = AgeRegressor(pretrained=pretrained, max_epochs=epochs,
+                                     random_state=seed)
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                seconds = time.perf_counter() - start
+                mae = np.abs(model.predict(X_test) - y_test).mean()
+                print(f"| {name} | {epochs} | {seed} | {mae:.3f} | {seconds:.0f} |",
+                      flush=True)
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+
+
+if __name__ == "__main__":
+    main()
