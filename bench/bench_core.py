@@ -81,6 +81,11 @@ def core_split(data):
             for index in (train_index, test_index))
 
 
+def aligned_dir(data):
+    """The aligned sample's folder, beside the shared faces ``data``."""
+    return os.path.join(os.path.dirname(os.path.abspath(data)), "utkface_aligned_sample")
+
+
 def preload_images(paths, size, n_jobs=-1):
     """Decode ``paths`` once, in parallel, to ``uint8`` images ``(n, size, size, 3)``.
 

@@ -25,8 +25,7 @@ from sklearn_age import AgeRegressor, load_pretrained, load_utkface
 from sklearn_age.datasets import default_data_dir
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_core import preload_images  # noqa: E402
-from bench_pretrained import aligned_dir  # noqa: E402
+from bench_core import aligned_dir, preload_images  # noqa: E402
 
 STARTS = {"ImageNet": True, "shipped": "utkface"}
 

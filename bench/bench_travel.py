@@ -28,7 +28,7 @@ from sklearn_age.datasets import default_data_dir
 from sklearn_age.metrics import cumulative_score, mae_per_range
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_core import core_split  # noqa: E402
+from bench_core import aligned_dir, core_split  # noqa: E402
 from bench_speed import run_peer  # noqa: E402
 
 
@@ -40,8 +40,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", action="append", required=True)
     parser.add_argument("--data", default=default_data_dir())
-    parser.add_argument("--aligned", default=os.path.join(
-        os.path.dirname(os.path.abspath(default_data_dir())), "utkface_aligned_sample"))
+    parser.add_argument("--aligned", default=aligned_dir(default_data_dir()))
     parser.add_argument("--peer-python", default="/work/peer-venv/bin/python")
     parser.add_argument("--processes", type=int, default=os.cpu_count())
     args = parser.parse_args()

@@ -194,13 +194,12 @@ def create_backbone(name, pretrained):
     """
     if name == "simple_cnn":
         backbone = SimpleCNN()
-    elif isinstance(pretrained, dict):
-        backbone = create_imagenet_model(name, False)
-        backbone.reset_classifier(0)
-        backbone.load_state_dict(pretrained)
     else:
-        backbone = create_imagenet_model(name, pretrained)
+        own_tensors = isinstance(pretrained, dict)
+        backbone = create_imagenet_model(name, False if own_tensors else pretrained)
         backbone.reset_classifier(0)
+        if own_tensors:
+            backbone.load_state_dict(pretrained)
     cfg = backbone.pretrained_cfg
     return backbone, tuple(cfg["mean"]), tuple(cfg["std"])
 
