@@ -240,6 +240,24 @@ class AgeOutput(nn.Module):
         return torch.clamp(years, 0.0, MAX_AGE)
 
 
+def age_bins():
+    """The years 0, 1, ..., 120 of the label-distribution head's outputs (float32)."""
+    return torch.arange(0, int(MAX_AGE) + 1, dtype=torch.float32)
+
+
+class ExpectedAgeOutput(nn.Module):
+    """Output layer: the expected age (float64 years) under the softmax of the first 121
+    network outputs, one logit for each year 0-120."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("years", age_bins().double(), persistent=False)
+
+    def forward(self, outputs):
+        logits = outputs[:, :len(self.years)].double()
+        return torch.clamp((torch.softmax(logits, dim=1) * self.years).sum(dim=1), 0.0, MAX_AGE)
+
+
 class ProbabilityOutput(nn.Module):
     """Output layer: softmax over the network outputs from column ``start`` on, in
     float64 (so that each row sums to 1 to double precision).

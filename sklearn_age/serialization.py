@@ -40,6 +40,10 @@ from .ranges import AgeRanges
 #: Version of the model file layout; files of another version are refused.
 FORMAT_VERSION = 1
 
+#: Parameters added to the estimators after files of this format were first written,
+#: each with the value that a file without it implies (the behaviour before it).
+_PARAMS_ADDED_SINCE = {"age_loss": "absolute_error"}
+
 #: ONNX opset of exported graphs.
 ONNX_OPSET = 18
 
@@ -336,10 +340,13 @@ def _new_estimator(config, path):
             f"{path!r} holds a {name!r}, which is not an estimator this sklearn-age can "
             f"load ({', '.join(ESTIMATORS)})."
         )
+    cls = ESTIMATORS[name]
     try:
         params = {key: _decode(value) for key, value in config["params"].items()}
         attributes = {key: _decode(value) for key, value in config["attributes"].items()}
-        estimator = ESTIMATORS[name](**params)
+        implied = {key: value for key, value in _PARAMS_ADDED_SINCE.items()
+                   if key in cls._get_param_names()}
+        estimator = cls(**{**implied, **params})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{path!r}: the {name} in {_CONFIG} is invalid ({exc}).") from exc
     wrong = [key for key in attributes if not _is_fitted_attribute(key)]

@@ -14,6 +14,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import Dataset, Subset, WeightedRandomSampler
 
 from .images import holds_paths, read_image_at, resize_images
+from .nets import age_bins
 
 
 class FaceDataset(Dataset):
@@ -207,9 +208,6 @@ class FaceNet(NeuralNet):
         target, weight = y_true
         target = target.to(self.device)
         weight = weight.to(self.device)
-        if y_pred.shape[-1] == 1:
-            y_pred = y_pred[:, 0]
-            target = target.to(y_pred.dtype)
         total_weight = weight.sum().clamp_min(1e-12)
         if hasattr(self.criterion_, "parts"):
             parts = self.criterion_.parts(y_pred, target)
@@ -230,22 +228,65 @@ class FaceNet(NeuralNet):
         return loss
 
 
-class AgeGenderLoss(nn.Module):
-    """Per-sample weighted sum of an age loss and a gender loss.
+class AbsoluteAgeLoss(nn.Module):
+    """Per-sample absolute error of the standardized age in output column 0."""
 
-    Output 0 is the standardized age (L1 loss), outputs 1-2 the gender logits
-    (cross-entropy); the target holds the standardized age and the gender index.
+    def forward(self, outputs, target):
+        return (outputs[:, 0] - target.to(outputs.dtype)).abs()
+
+
+class AgeDistributionLoss(nn.Module):
+    """Per-sample label-distribution loss of DLDL-v2 (Gao et al., 2018) on one logit for
+    each year 0-120.
+
+    The true age becomes a normal distribution over the years (standard deviation
+    ``sigma``); the loss is the Kullback-Leibler divergence from it to the softmax of the
+    logits, plus the absolute error in years of that softmax's expected age. The sum is
+    divided by ``scale`` so that it is on the scale of :class:`AbsoluteAgeLoss`.
 
     Parameters
     ----------
+    mean, scale : float
+        Mean and standard deviation of the training ages: targets come standardized.
+    sigma : float, default=2.0
+        Spread of the label distribution, in years.
+    """
+
+    def __init__(self, mean, scale, sigma=2.0):
+        super().__init__()
+        self.mean, self.scale, self.sigma = float(mean), float(scale), float(sigma)
+        self.register_buffer("years", age_bins(), persistent=False)
+
+    def forward(self, outputs, target):
+        ages = target.float()[:, None] * self.scale + self.mean
+        log_p = F.log_softmax(outputs.float(), dim=1)
+        log_q = F.log_softmax(-0.5 * ((self.years - ages) / self.sigma) ** 2, dim=1)
+        divergence = (log_q.exp() * (log_q - log_p)).sum(dim=1)
+        expected = (log_p.exp() * self.years).sum(dim=1)
+        return (divergence + (expected - ages[:, 0]).abs()) / self.scale
+
+
+class AgeGenderLoss(nn.Module):
+    """Per-sample weighted sum of an age loss and a gender loss.
+
+    The last two outputs are the gender logits (cross-entropy), the ones before them the
+    age head's, scored by ``age_loss``; the target holds the standardized age and the
+    gender index.
+
+    Parameters
+    ----------
+    age_loss : nn.Module
+        Per-sample loss of the age outputs and standardized ages, such as
+        :class:`AgeDistributionLoss` or :class:`AbsoluteAgeLoss`.
     age_weight, gender_weight : float
         Weights of the two losses.
     label_smoothing : float, default=0.0
         Label smoothing of the gender cross-entropy.
     """
 
-    def __init__(self, age_weight=1.0, gender_weight=1.0, label_smoothing=0.0):
+    def __init__(self, age_loss, age_weight=1.0, gender_weight=1.0, label_smoothing=0.0):
         super().__init__()
+        self.age_loss = age_loss
         self.age_weight = age_weight
         self.gender_weight = gender_weight
         self.label_smoothing = label_smoothing
@@ -253,8 +294,8 @@ class AgeGenderLoss(nn.Module):
     def parts(self, y_pred, target):
         """The unweighted per-sample loss of each head, by name."""
         return {
-            "age": F.l1_loss(y_pred[:, 0], target[:, 0], reduction="none"),
-            "gender": F.cross_entropy(y_pred[:, 1:], target[:, 1].long(), reduction="none",
+            "age": self.age_loss(y_pred[:, :-2], target[:, 0]),
+            "gender": F.cross_entropy(y_pred[:, -2:], target[:, 1].long(), reduction="none",
                                       label_smoothing=self.label_smoothing),
         }
 

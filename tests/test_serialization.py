@@ -70,6 +70,8 @@ def _targets(kind, ages):
 CASES = {
     "regressor-cnn-tuple-ranges": (
         AgeRegressor(**CNN, ranges=(0, 20, 40), flip_test=False), "images", "ages"),
+    "regressor-absolute-error": (
+        AgeRegressor(**CNN, age_loss="absolute_error"), "images", "ages"),
     "classifier-age-ranges": (AgeClassifier(**CNN), "images", "ages"),
     "classifier-int-labels": (AgeClassifier(**CNN, ranges=None), "images", "ints"),
     "classifier-str-labels": (AgeClassifier(**CNN, ranges=None), "images", "strings"),
@@ -146,6 +148,21 @@ def test_round_trip_keeps_params_attributes_history_and_predictions(fitted, tmp_
     loaded = load_model(tmp_path / "model.skage")
     _assert_same_fit(loaded, estimator, X)
     assert loaded.history_.to_list() == json.loads(json.dumps(estimator.history_.to_list()))
+
+
+def test_files_from_before_age_loss_load_with_the_l1_head(features, ages, tmp_path):
+    """Files written before ``age_loss`` existed hold the one-output L1 head it now names."""
+    model = AgeRegressor(**TINY, backbone=None, age_loss="absolute_error").fit(
+        features[:40], ages[:40])
+    path = tmp_path / "older.skage"
+    save_model(model, path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    del config["params"]["age_loss"]
+    _rewrite(path, "config.json", json.dumps(config))
+    loaded = load_model(path)
+    assert loaded.age_loss == "absolute_error"
+    np.testing.assert_array_equal(loaded.predict(features[40:]), model.predict(features[40:]))
 
 
 def test_float16_files_are_half_the_size_and_predict_alike(default_regressor, images,

@@ -23,9 +23,18 @@ from sklearn.utils.validation import (
 from ..checkpoints import EpochCheckpoint, training_config
 from ..images import check_photos
 from ..inference import ENGINES, predict_outputs
-from ..nets import AgeOutput, FaceModel, ImageNormalizer, create_backbone
+from ..nets import (
+    AgeOutput,
+    ExpectedAgeOutput,
+    FaceModel,
+    ImageNormalizer,
+    age_bins,
+    create_backbone,
+)
 from ..pretrained import PRETRAINED_MODELS, pretrained_backbone
 from ..training import (
+    AbsoluteAgeLoss,
+    AgeDistributionLoss,
     BatchAugmenter,
     FaceDataset,
     FaceNet,
@@ -36,6 +45,9 @@ from ..training import (
 
 #: Constraint of ``label_smoothing``, shared by every estimator with a cross-entropy.
 LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
+
+#: Constraint of ``age_loss``, shared by the estimators that predict years.
+AGE_LOSSES = [StrOptions({"label_distribution", "absolute_error"})]
 
 
 class _FaceEstimator(BaseEstimator):
@@ -96,20 +108,26 @@ class _FaceEstimator(BaseEstimator):
     def _build_module(self, pretrained):
         """The torch module, its head and output layers sized by the fitted targets."""
         if self.backbone is None:
-            return FaceModel(None, self._n_outputs(), self.dropout,
-                             n_features=self.n_features_in_, outputs=self._output_layers())
-        if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
-            pretrained = pretrained_backbone(pretrained, self.backbone)
-        backbone, mean, std = create_backbone(self.backbone, pretrained)
-        return FaceModel(
-            backbone.to(memory_format=torch.channels_last),
-            self._n_outputs(),
-            self.dropout,
-            normalizer=ImageNormalizer(mean, std),
-            augmenter=BatchAugmenter() if self.augment else None,
-            flip_average=self.flip_test,
-            outputs=self._output_layers(),
-        )
+            model = FaceModel(None, self._n_outputs(), self.dropout,
+                              n_features=self.n_features_in_, outputs=self._output_layers())
+        else:
+            if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
+                pretrained = pretrained_backbone(pretrained, self.backbone)
+            backbone, mean, std = create_backbone(self.backbone, pretrained)
+            model = FaceModel(
+                backbone.to(memory_format=torch.channels_last),
+                self._n_outputs(),
+                self.dropout,
+                normalizer=ImageNormalizer(mean, std),
+                augmenter=BatchAugmenter() if self.augment else None,
+                flip_average=self.flip_test,
+                outputs=self._output_layers(),
+            )
+        self._init_head(model.head[-1])
+        return model
+
+    def _init_head(self, layer):
+        """Adjust the initial linear head ``layer`` (PyTorch's initialization by default)."""
 
     def _callbacks(self):
         callbacks = [("lr_schedule", WarmupCosineLR())]
@@ -250,7 +268,8 @@ class _FaceEstimator(BaseEstimator):
 
 
 class _AgeOutputMixin:
-    """Standardized ages for training, and the output layer that turns them into years."""
+    """Standardized ages for training; the age head's outputs, loss and output layer,
+    as ``age_loss`` chooses."""
 
     def _standardize_ages(self, ages, sample_weight):
         """Set ``y_mean_`` and ``y_scale_`` (weighted) and return standardized float32 ages.
@@ -263,8 +282,31 @@ class _AgeOutputMixin:
                                                      weights=sample_weight))) or 1.0
         return ((ages - self.y_mean_) / self.y_scale_).astype(np.float32)
 
+    def _distribution_head(self):
+        return self.age_loss == "label_distribution"
+
+    def _n_age_outputs(self):
+        """One logit per year 0-120, or the standardized age."""
+        return len(age_bins()) if self._distribution_head() else 1
+
     def _age_output(self):
+        if self._distribution_head():
+            return ExpectedAgeOutput()
         return AgeOutput(self.y_mean_, self.y_scale_)
+
+    def _init_head(self, layer):
+        """Start the label-distribution head at the distribution of the training ages
+        (a normal one with their mean and standard deviation), as the standardized
+        output starts at their mean."""
+        if self._distribution_head():
+            with torch.no_grad():
+                years = age_bins()
+                layer.bias[:len(years)] = -0.5 * ((years - self.y_mean_) / self.y_scale_) ** 2
+
+    def _age_loss(self):
+        if self._distribution_head():
+            return AgeDistributionLoss(self.y_mean_, self.y_scale_)
+        return AbsoluteAgeLoss()
 
 
 def store_params(estimator, values):

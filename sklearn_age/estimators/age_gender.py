@@ -14,6 +14,7 @@ from ..ranges import PRESETS, AgeRanges
 from ..targets import AGE_GENDER_COLUMNS, check_labels, split_age_gender
 from ..training import AgeGenderLoss
 from ._base import (
+    AGE_LOSSES,
     LABEL_SMOOTHING,
     _AgeOutputMixin,
     _FaceEstimator,
@@ -27,8 +28,9 @@ from ._docs import shared_docs
 class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
     """Age in years and gender from one network: a shared backbone with two heads.
 
-    The age head is trained like :class:`AgeRegressor` (L1 on standardized ages), the
-    gender head like :class:`GenderClassifier` (cross-entropy); the loss is their sum
+    The age head is trained like :class:`AgeRegressor` (by default a label distribution
+    over the years), the gender head like :class:`GenderClassifier` (cross-entropy);
+    the loss is their sum
     weighted by ``loss_weights``. Early stopping watches that combined loss;
     ``balance`` evens out age ranges. The history also records the loss of each head
     (``train_age_loss``, ``train_gender_loss`` and, with early stopping, the
@@ -38,13 +40,16 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
     ----------
     loss_weights : dict or None, default=None
         Weights of the ``"age"`` and ``"gender"`` losses; missing keys keep their
-        defaults, ``{"age": 1.0, "gender": 0.5}``. Both losses start near 0.7 (L1 on
-        standardized ages, two-class cross-entropy); halving the gender loss keeps age
-        the main task (the measurements behind the default are on the performance
-        page of the user guide).
+        defaults, ``{"age": 1.0, "gender": 0.5}``. The age loss is in units of the
+        standard deviation of the training ages (whichever ``age_loss``), the gender
+        loss a two-class cross-entropy; halving the gender loss keeps age the main task
+        (the measurements behind the default are on the performance page of the user
+        guide).
     label_smoothing : float in [0, 1), default=0.0
         Label smoothing of the gender cross-entropy, as in
         ``torch.nn.CrossEntropyLoss``.
+    age_loss : {"label_distribution", "absolute_error"}, default="label_distribution"
+        The loss of the age head, as in :class:`AgeRegressor`.
     ranges : str or sequence of int, default="life_stages"
         Age ranges (a preset or lower bounds, see :class:`~sklearn_age.AgeRanges`)
         that ``balance`` evens out.
@@ -77,12 +82,14 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
         "ranges": [StrOptions(set(PRESETS)), "array-like"],
         "loss_weights": [dict, None],
         "label_smoothing": LABEL_SMOOTHING,
+        "age_loss": AGE_LOSSES,
     }
 
     #: Loss weights when ``loss_weights`` leaves them out.
     DEFAULT_LOSS_WEIGHTS = {"age": 1.0, "gender": 0.5}
 
-    def __init__(self, *, loss_weights=None, label_smoothing=0.0, ranges="life_stages",
+    def __init__(self, *, loss_weights=None, label_smoothing=0.0,
+                 age_loss="label_distribution", ranges="life_stages",
                  backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=False, early_stopping=False,
@@ -128,14 +135,15 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
         return np.column_stack([standardized, gender_index]).astype(np.float32)
 
     def _n_outputs(self):
-        return 3  # the standardized age, then the two gender logits
+        return self._n_age_outputs() + 2  # the age head's outputs, then two gender logits
 
     def _output_layers(self):
-        return {"age": self._age_output(), "proba": ProbabilityOutput(start=1)}
+        return {"age": self._age_output(),
+                "proba": ProbabilityOutput(start=self._n_age_outputs())}
 
     def _make_criterion(self):
-        return AgeGenderLoss(self.loss_weights_["age"], self.loss_weights_["gender"],
-                             label_smoothing=self.label_smoothing)
+        return AgeGenderLoss(self._age_loss(), self.loss_weights_["age"],
+                             self.loss_weights_["gender"], label_smoothing=self.label_smoothing)
 
     def _callbacks(self):
         sets = ("train", "valid") if self.early_stopping else ("train",)
