@@ -30,13 +30,15 @@ print(f"trained {model.n_epochs_} epochs; best validation loss at epoch "
       f"{int(np.argmin(history[:, 'valid_loss'])) + 1}")
 
 # %%
-# Losses are L1 on standardized ages: multiply by ``y_scale_`` for years.
+# Losses are in units of the training ages' standard deviation: times ``y_scale_``
+# they are in years (the absolute error of the expected age, plus the divergence of
+# the predicted distribution over the years from the label distribution).
 epochs = history[:, "epoch"]
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(epochs, np.array(history[:, "train_loss"]) * model.y_scale_, "o-",
         label="training (augmented)")
 ax.plot(epochs, np.array(history[:, "valid_loss"]) * model.y_scale_, "o-",
         label="validation")
-ax.set(xlabel="epoch", ylabel="MAE (years)", title="Learning curves")
+ax.set(xlabel="epoch", ylabel="loss (years)", title="Learning curves")
 ax.legend()
 plt.show()
