@@ -24,6 +24,12 @@ class _Calibration:
         return None if batch is None else {self.input_name: batch}
 
 
+def _output_softmax_nodes(model):
+    """Names of the graph's softmax nodes: those of the output layers, which run in
+    float64 (their inputs are not calibrated) and stay unquantized."""
+    return [node.name for node in model.graph.node if node.op_type == "Softmax"]
+
+
 def quantize_int8(source, destination, input_name, calibration_batches, metadata):
     """Write an int8 copy of the float32 ONNX model ``source`` to ``destination``.
 
@@ -47,7 +53,8 @@ def quantize_int8(source, destination, input_name, calibration_batches, metadata
         quant_pre_process(source, prepared, skip_symbolic_shape=True)
         quantize_static(prepared, destination, _Calibration(input_name, calibration_batches),
                         quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=_output_softmax_nodes(onnx.load(prepared)))
     model = onnx.load(destination)
     kept = {entry.key for entry in model.metadata_props}
     for key, value in metadata.items():

@@ -136,6 +136,19 @@ def test_int8_export_is_smaller_close_and_says_so(regressor, exported, paths, tm
     assert difference.max() < 2.0  # years; the core benchmark measures the MAE it costs
 
 
+@pytest.mark.parametrize("Estimator", [AgeClassifier, AgeGenderEstimator])
+def test_int8_export_of_models_with_probabilities(Estimator, paths, ages, tmp_path):
+    """Their softmax output layers run in float64 and stay unquantized."""
+    y = ages if Estimator is AgeClassifier else np.column_stack([ages, ages >= 30])
+    estimator = Estimator(**CNN).fit(paths[:40], y[:40])
+    path = tmp_path / "int8.onnx"
+    export_onnx(estimator, path, quantize=True, calibration=paths[:40])
+    proba = load_onnx(path)._predict_outputs(paths[40:])["proba"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    float32 = estimator._predict_outputs(paths[40:])["proba"]
+    assert np.abs(proba - float32).max() < 0.2
+
+
 def test_int8_export_needs_calibration_faces(regressor, tmp_path):
     with pytest.raises(ValueError, match="quantize=True needs calibration faces"):
         export_onnx(regressor, tmp_path / "age.onnx", quantize=True)
