@@ -254,7 +254,7 @@ class ExpectedAgeOutput(nn.Module):
         self.register_buffer("years", age_bins().double(), persistent=False)
 
     def forward(self, outputs):
-        logits = outputs[:, :len(self.years)].double()
+        logits = outputs[:, :self.years.shape[0]].double()
         return torch.clamp((torch.softmax(logits, dim=1) * self.years).sum(dim=1), 0.0, MAX_AGE)
 
 
