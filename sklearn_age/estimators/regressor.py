@@ -30,8 +30,8 @@ class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstim
         distribution around each true age (standard deviation 2 years), and its
         expected age learns the true age (Kullback-Leibler divergence plus absolute
         error). ``"absolute_error"``: one output, the L1 loss on standardized ages
-        (the earlier default; about 0.2 years worse on the core benchmark, see the
-        performance page of the user guide).
+        (the earlier default; 0.13 years worse on the core benchmark over two seeds,
+        see the performance page of the user guide).
     ranges : str or sequence of int, default="life_stages"
         Age ranges (a preset or lower bounds, see :class:`~sklearn_age.AgeRanges`)
         that ``balance`` evens out.
@@ -60,11 +60,12 @@ class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstim
     }
 
     def __init__(self, *, age_loss="label_distribution", ranges="life_stages",
-                 backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3, weight_decay=0.05, dropout=0.2, l1_lambda=0.0,
-                 max_epochs=16, batch_size=64, augment=True, flip_test=False,
-                 early_stopping=False, patience=3, validation_fraction=0.1, balance=None,
-                 balance_power=1.0, callbacks=None, random_state=None, device="cpu", engine="auto",
-                 verbose=0, checkpoint_dir=None, warm_start=False):
+                 backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
+                 weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
+                 batch_size=64, augment=True, flip_test=False, early_stopping=False,
+                 patience=3, validation_fraction=0.1, balance=None, balance_power=1.0,
+                 callbacks=None, random_state=None, device="cpu", engine="auto", verbose=0,
+                 checkpoint_dir=None, warm_start=False):
         store_params(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
