@@ -108,23 +108,20 @@ class _FaceEstimator(BaseEstimator):
     def _build_module(self, pretrained):
         """The torch module, its head and output layers sized by the fitted targets."""
         if self.backbone is None:
-            model = FaceModel(None, self._n_outputs(), self.dropout,
-                              n_features=self.n_features_in_, outputs=self._output_layers())
-        else:
-            if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
-                pretrained = pretrained_backbone(pretrained, self.backbone)
-            backbone, mean, std = create_backbone(self.backbone, pretrained)
-            model = FaceModel(
-                backbone.to(memory_format=torch.channels_last),
-                self._n_outputs(),
-                self.dropout,
-                normalizer=ImageNormalizer(mean, std),
-                augmenter=BatchAugmenter() if self.augment else None,
-                flip_average=self.flip_test,
-                outputs=self._output_layers(),
-            )
-        self._init_head(model.head[-1])
-        return model
+            return FaceModel(None, self._n_outputs(), self.dropout,
+                             n_features=self.n_features_in_, outputs=self._output_layers())
+        if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
+            pretrained = pretrained_backbone(pretrained, self.backbone)
+        backbone, mean, std = create_backbone(self.backbone, pretrained)
+        return FaceModel(
+            backbone.to(memory_format=torch.channels_last),
+            self._n_outputs(),
+            self.dropout,
+            normalizer=ImageNormalizer(mean, std),
+            augmenter=BatchAugmenter() if self.augment else None,
+            flip_average=self.flip_test,
+            outputs=self._output_layers(),
+        )
 
     def _init_head(self, layer):
         """Adjust the initial linear head ``layer`` (PyTorch's initialization by default)."""
@@ -152,8 +149,10 @@ class _FaceEstimator(BaseEstimator):
         callbacks = self._callbacks()
         if checkpoint is not None:
             callbacks.append(("epoch_checkpoint", checkpoint))
+        module = self._build_module(self.pretrained if pretrained is None else pretrained)
+        self._init_head(module.head[-1])
         return FaceNet(
-            self._build_module(self.pretrained if pretrained is None else pretrained),
+            module,
             criterion=self._make_criterion(),
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
