@@ -9,22 +9,25 @@ ethnicity; gender accuracy overall, on faces aged 3 and over, and per age band.
 Usage::
 
     python bench/bench_pretrained.py [--model FILE] [--data DIR] [--aligned DIR]
-        [--reference REGRESSOR.skage]
+        [--reference REGRESSOR.skage] [--int8]
 
 ``--reference`` also times ``predict`` of that model (a default ``AgeRegressor``, as
 ``bench_core.py --save`` writes it) on the core test faces, in the same run: the
-shipped model's prediction cost should be the default network's.
+shipped model's prediction cost should be the default network's. ``--int8`` also
+scores the model's int8 ONNX export (``export_onnx(..., quantize=True)``, calibrated on
+256 training faces of the core split), loaded with ``load_onnx``, on both test sets.
 """
 
 import argparse
 import os
 import sys
+import tempfile
 import time
 import warnings
 
 import numpy as np
 
-from sklearn_age import load_model, load_pretrained, load_utkface
+from sklearn_age import export_onnx, load_model, load_onnx, load_pretrained, load_utkface
 from sklearn_age.datasets import ETHNICITY_NAMES, GENDER_NAMES, default_data_dir
 from sklearn_age.metrics import cumulative_score, error_by_group
 
@@ -75,16 +78,24 @@ def main():
     parser.add_argument("--data", default=default_data_dir())
     parser.add_argument("--aligned", help="default: utkface_aligned_sample beside --data")
     parser.add_argument("--reference", help="a default AgeRegressor model file to time")
+    parser.add_argument("--int8", action="store_true", help="also score the int8 export")
     args = parser.parse_args()
 
     model = load_model(args.model) if args.model else load_pretrained()
     print(f"model: {args.model or 'load_pretrained()'}: {model!r}")
-    _, test = core_split(args.data)
+    train, test = core_split(args.data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         aligned = load_utkface(args.aligned or aligned_dir(args.data))
     print_report("core split, test faces", model, test)
     print_report("aligned sample (another crop, other people)", model, aligned)
+    if args.int8:
+        with tempfile.TemporaryDirectory() as folder:
+            graph = os.path.join(folder, "int8.onnx")
+            export_onnx(model, graph, quantize=True, calibration=train.paths[:256])
+            quantized = load_onnx(graph)
+            print_report("int8 export, core split, test faces", quantized, test)
+            print_report("int8 export, aligned sample", quantized, aligned)
     if args.reference:
         _, speed = images_per_second(load_model(args.reference), test.paths)
         print(f"\nreference {args.reference}: predict {speed:.0f} images/s on the core "
