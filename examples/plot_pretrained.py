@@ -61,7 +61,7 @@ for label, value in mae.items():
 
 # %%
 # On the whole sample (1,500 faces to fine-tune on, two seeds), the age-trained
-# backbone was the better start by 0.67 years with 16 epochs and by 1.25 with 4: see
+# backbone was the better start by 0.45 years with 16 epochs and by 1.06 with 4: see
 # the model card in the user guide. On a few hundred faces the figures above are noisy.
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(list(mae), list(mae.values()), color=["0.6", "tab:orange", "tab:blue"])
