@@ -86,20 +86,21 @@ def load_pretrained(name=DEFAULT_PRETRAINED, *, device=None):
         return load_model(path, device=device)
 
 
-def pretrained_backbone(name, backbone):
-    """The backbone tensors of the shipped model ``name``, to fine-tune from.
+def pretrained_start(name, backbone):
+    """The shipped model ``name``, to fine-tune an estimator with ``backbone`` from.
 
     Parameters
     ----------
     name : str
         A shipped model.
     backbone : str
-        The backbone the tensors are for; it must be the shipped model's.
+        The backbone of the estimator to fine-tune; it must be the shipped model's.
 
     Returns
     -------
-    state_dict : dict of str to torch.Tensor
-        The feature extractor's tensors (no head), in float32.
+    model : AgeGenderEstimator
+        The shipped model, fitted (float32 weights): its backbone is the start, and a
+        label-distribution age head starts from its age head.
 
     Raises
     ------
@@ -113,4 +114,4 @@ def pretrained_backbone(name, backbone):
             f"backbone={backbone!r} cannot take its weights. Set "
             f"backbone={model.backbone!r}, or pretrained=True for ImageNet weights."
         )
-    return model.net_.module_.backbone.state_dict()
+    return model

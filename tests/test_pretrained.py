@@ -17,6 +17,7 @@ from sklearn_age import (
 )
 from sklearn_age.cli import main
 from sklearn_age.datasets import GENDER_NAMES
+from sklearn_age.nets import age_bins
 from tests.conftest import TINY
 
 
@@ -46,13 +47,19 @@ def test_the_shipped_model_can_be_cloned_and_its_file_is_small(shipped):
     assert pretrained.pretrained_model_path().stat().st_size < 10 * 2**20
 
 
-def test_fine_tuning_starts_from_the_shipped_backbone(shipped, small_faces):
+def test_fine_tuning_starts_from_the_shipped_backbone_and_age_head(shipped, small_faces):
     paths, ages = small_faces
     tuned = AgeRegressor(**{**TINY, "img_size": 64}, pretrained="utkface", lr=1e-9)
     tuned.fit(paths[:16], ages[:16])
     start = shipped.net_.module_.backbone.conv_stem.weight
     np.testing.assert_allclose(tuned.net_.module_.backbone.conv_stem.weight.detach(),
                                start.detach(), atol=1e-6)
+    years = len(age_bins())
+    shipped_head, tuned_head = shipped.net_.module_.head[-1], tuned.net_.module_.head[-1]
+    np.testing.assert_allclose(tuned_head.weight.detach(),
+                               shipped_head.weight[:years].detach(), atol=1e-6)
+    np.testing.assert_allclose(tuned_head.bias.detach(),
+                               shipped_head.bias[:years].detach(), atol=1e-6)
     imagenet = AgeRegressor(**{**TINY, "img_size": 64}, lr=1e-9).fit(paths[:16], ages[:16])
     assert not np.allclose(imagenet.net_.module_.backbone.conv_stem.weight.detach(),
                            start.detach(), atol=1e-3)

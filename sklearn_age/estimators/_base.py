@@ -31,7 +31,7 @@ from ..nets import (
     age_bins,
     create_backbone,
 )
-from ..pretrained import PRETRAINED_MODELS, pretrained_backbone
+from ..pretrained import PRETRAINED_MODELS, pretrained_start
 from ..training import (
     AbsoluteAgeLoss,
     AgeDistributionLoss,
@@ -110,8 +110,6 @@ class _FaceEstimator(BaseEstimator):
         if self.backbone is None:
             return FaceModel(None, self._n_outputs(), self.dropout,
                              n_features=self.n_features_in_, outputs=self._output_layers())
-        if isinstance(pretrained, str) and pretrained in PRETRAINED_MODELS:
-            pretrained = pretrained_backbone(pretrained, self.backbone)
         backbone, mean, std = create_backbone(self.backbone, pretrained)
         return FaceModel(
             backbone.to(memory_format=torch.channels_last),
@@ -123,8 +121,11 @@ class _FaceEstimator(BaseEstimator):
             outputs=self._output_layers(),
         )
 
-    def _init_head(self, layer):
-        """Adjust the initial linear head ``layer`` (PyTorch's initialization by default)."""
+    def _init_head(self, layer, shipped=None):
+        """Adjust the initial linear head ``layer`` (PyTorch's initialization by default).
+
+        ``shipped`` is the shipped model that the network starts from, or None.
+        """
 
     def _callbacks(self):
         callbacks = [("lr_schedule", WarmupCosineLR())]
@@ -149,8 +150,14 @@ class _FaceEstimator(BaseEstimator):
         callbacks = self._callbacks()
         if checkpoint is not None:
             callbacks.append(("epoch_checkpoint", checkpoint))
-        module = self._build_module(self.pretrained if pretrained is None else pretrained)
-        self._init_head(module.head[-1])
+        pretrained = self.pretrained if pretrained is None else pretrained
+        shipped = None
+        if (self.backbone is not None and isinstance(pretrained, str)
+                and pretrained in PRETRAINED_MODELS):
+            shipped = pretrained_start(pretrained, self.backbone)
+            pretrained = shipped.net_.module_.backbone.state_dict()
+        module = self._build_module(pretrained)
+        self._init_head(module.head[-1], shipped)
         return FaceNet(
             module,
             criterion=self._make_criterion(),
@@ -293,14 +300,21 @@ class _AgeOutputMixin:
             return ExpectedAgeOutput()
         return AgeOutput(self.y_mean_, self.y_scale_)
 
-    def _init_head(self, layer):
-        """Start the label-distribution head at the distribution of the training ages
-        (a normal one with their mean and standard deviation), as the standardized
-        output starts at their mean."""
-        if self._distribution_head():
-            with torch.no_grad():
-                years = age_bins()
-                layer.bias[:len(years)] = -0.5 * ((years - self.y_mean_) / self.y_scale_) ** 2
+    def _init_head(self, layer, shipped=None):
+        """Start the label-distribution head at the shipped model's age head when
+        fine-tuning from one that has it, else at the distribution of the training
+        ages (a normal one with their mean and standard deviation), as the
+        standardized output starts at their mean."""
+        if not self._distribution_head():
+            return
+        years = slice(0, len(age_bins()))
+        with torch.no_grad():
+            if shipped is not None and shipped._distribution_head():
+                source = shipped.net_.module_.head[-1]
+                layer.weight[years] = source.weight[years]
+                layer.bias[years] = source.bias[years]
+            else:
+                layer.bias[years] = -0.5 * ((age_bins() - self.y_mean_) / self.y_scale_) ** 2
 
     def _age_loss(self):
         if self._distribution_head():

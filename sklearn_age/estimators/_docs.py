@@ -11,9 +11,10 @@ SHARED_PARAMETERS = """\
         (``X`` is a 2-D feature matrix and the net is only the head).
     pretrained : bool, str or os.PathLike, default=True
         Start from ImageNet weights (offline for the default backbone, timm's hub for
-        others), from the backbone of a shipped age model (its name, ``"utkface"``:
-        see :func:`~sklearn_age.load_pretrained`; the head starts afresh), from a
-        weights file (a path), or from random weights (``False``).
+        others), from a shipped age model (its name, ``"utkface"``: see
+        :func:`~sklearn_age.load_pretrained`; its backbone, and its age head for a
+        label-distribution age head, other heads start afresh), from a weights file
+        (a path), or from random weights (``False``).
     img_size : int, default=112
         Side of the square images the network sees; other sizes are resized.
     lr : float, default=2e-3
