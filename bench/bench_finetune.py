@@ -4,7 +4,7 @@ Splits the aligned sample (``../shared/data/utkface_aligned_sample``: another cr
 other people than the shipped model's training faces) into two halves of 1,500 faces
 (``random_state=0``), fits an ``AgeRegressor`` on one half and scores it on the other:
 ``pretrained=True`` (ImageNet) against ``pretrained="utkface"`` (the shipped model's
-backbone), each with the default epochs and with a quarter of them, for each seed.
+backbone and age head), each with the default epochs and with a quarter of them, for each seed.
 Also prints the shipped model's own MAE on the test half, without fine-tuning.
 
 Usage::

@@ -6,7 +6,7 @@ Predict with the shipped model, then fine-tune it on another crop
 the package, trained on UTKFace's ``crop_part1`` faces: it predicts with no training
 and no download. Here it meets faces it was not made for: the *aligned* UTKFace release
 (a landmark-aligned crop of other people, mostly adults). Fine-tuning on a few hundred
-of them from its age-trained backbone (``pretrained="utkface"``) is compared with
+of them from its age-trained network (``pretrained="utkface"``) is compared with
 fine-tuning from ImageNet weights, the same way, on the same faces.
 
 The aligned faces are read from ``utkface_aligned_sample`` beside the shared faces
@@ -61,7 +61,7 @@ for label, value in mae.items():
 
 # %%
 # On the whole sample (1,500 faces to fine-tune on, two seeds), the age-trained
-# backbone was the better start by 0.45 years with 16 epochs and by 1.06 with 4: see
+# model was the better start by 0.54 years with 16 epochs and by 1.06 with 4: see
 # the model card in the user guide. On a few hundred faces the figures above are noisy.
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(list(mae), list(mae.values()), color=["0.6", "tab:orange", "tab:blue"])

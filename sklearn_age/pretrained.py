@@ -63,7 +63,7 @@ def load_pretrained(name=DEFAULT_PRETRAINED, *, device=None):
     Returns
     -------
     estimator : AgeGenderEstimator
-        Fitted; ``fit`` trains it anew. To fine-tune from its backbone instead, pass
+        Fitted; ``fit`` trains it anew. To fine-tune from it instead, pass
         ``pretrained="utkface"`` to any estimator.
 
     Raises
