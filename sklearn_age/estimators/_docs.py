@@ -12,8 +12,8 @@ SHARED_PARAMETERS = """\
     pretrained : bool, str or os.PathLike, default=True
         Start from ImageNet weights (offline for the default backbone, timm's hub for
         others), from a shipped age model (its name, ``"utkface"``: see
-        :func:`~sklearn_age.load_pretrained`; its backbone, and its age head for a
-        label-distribution age head, other heads start afresh), from a weights file
+        :func:`~sklearn_age.load_pretrained`: its backbone, and its age head for a
+        label-distribution age head; other heads start afresh), from a weights file
         (a path), or from random weights (``False``).
     img_size : int, default=112
         Side of the square images the network sees; other sizes are resized.
