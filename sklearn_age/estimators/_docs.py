@@ -18,7 +18,9 @@ SHARED_PARAMETERS = """\
     img_size : int, default=112
         Side of the square images the network sees; other sizes are resized.
     lr : float, default=2e-3
-        Peak learning rate of AdamW.
+        Peak learning rate of AdamW. Fine-tuning from the shipped model
+        (``pretrained="utkface"``) wants a lower one: 1e-4 was best for 16 epochs and
+        2.5e-4 for 4 (``bench/bench_finetune_lr.py``).
     weight_decay : float, default=0.05
         AdamW's decoupled weight decay (not applied to biases and normalization
         parameters).
