@@ -43,6 +43,16 @@ def finetune_split(aligned):
     return faces, train, test
 
 
+def fit_and_score(pretrained, lr, epochs, seed, train, test):
+    """Fine-tune an ``AgeRegressor`` on ``train`` (X, y); its MAE on ``test`` and fit seconds."""
+    model = AgeRegressor(pretrained=pretrained, lr=lr, max_epochs=epochs, random_state=seed)
+    start = time.perf_counter()
+    model.fit(*train)
+    seconds = time.perf_counter() - start
+    X_test, y_test = test
+    return np.abs(model.predict(X_test) - y_test).mean(), seconds
+
+
 def start_lr(text):
     """Parse ``START=VALUE`` into a (start, learning rate) pair."""
     name, _, value = text.partition("=")
@@ -75,12 +85,8 @@ def main():
     for epochs in (args.epochs, max(1, args.epochs // 4)):
         for seed in args.seeds:
             for name, pretrained in STARTS.items():
-                model = AgeRegressor(pretrained=pretrained, lr=lrs[name],
-                                     max_epochs=epochs, random_state=seed)
-                start = time.perf_counter()
-                model.fit(X_train, y_train)
-                seconds = time.perf_counter() - start
-                mae = np.abs(model.predict(X_test) - y_test).mean()
+                mae, seconds = fit_and_score(pretrained, lrs[name], epochs, seed,
+                                             (X_train, y_train), (X_test, y_test))
                 print(f"| {name} | {lrs[name]:g} | {epochs} | {seed} | {mae:.3f} "
                       f"| {seconds:.0f} |", flush=True)
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")

@@ -15,7 +15,6 @@ Usage::
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -25,7 +24,7 @@ from sklearn_age.datasets import default_data_dir
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_core import aligned_dir, preload_images  # noqa: E402
-from bench_finetune import STARTS, finetune_split  # noqa: E402
+from bench_finetune import STARTS, finetune_split, fit_and_score  # noqa: E402
 
 
 def main():
@@ -54,12 +53,9 @@ def main():
         for lr in lrs:
             maes = []
             for seed in args.seeds:
-                model = AgeRegressor(pretrained=STARTS[name], lr=lr, max_epochs=args.epochs,
-                                     random_state=seed)
-                start = time.perf_counter()
-                model.fit(X_train, y_train)
-                seconds = time.perf_counter() - start
-                maes.append(np.abs(model.predict(X_val) - y_val).mean())
+                mae, seconds = fit_and_score(STARTS[name], lr, args.epochs, seed,
+                                             (X_train, y_train), (X_val, y_val))
+                maes.append(mae)
                 print(f"| {name} | {lr:g} | {seed} | {maes[-1]:.3f} | {seconds:.0f} |",
                       flush=True)
             means[name, lr] = np.mean(maes)
