@@ -239,28 +239,34 @@ class AgeDistributionLoss(nn.Module):
     """Per-sample label-distribution loss of DLDL-v2 (Gao et al., 2018) on one logit for
     each year 0-120.
 
-    The true age becomes a normal distribution over the years (standard deviation
-    ``sigma``); the loss is the Kullback-Leibler divergence from it to the softmax of the
-    logits, plus the absolute error in years of that softmax's expected age. The sum is
-    divided by ``scale`` so that it is on the scale of :class:`AbsoluteAgeLoss`.
+    The true age becomes a normal distribution over the years, wider for older faces
+    (standard deviation ``sigma + sigma_per_year * age``: 2.5 years at 20, 4 at 40 by
+    default), as their age is less certain; the loss is the Kullback-Leibler divergence
+    from it to the softmax of the logits, plus the absolute error in years of that
+    softmax's expected age. The sum is divided by ``scale`` so that it is on the scale
+    of :class:`AbsoluteAgeLoss`.
 
     Parameters
     ----------
     mean, scale : float
         Mean and standard deviation of the training ages: targets come standardized.
-    sigma : float, default=2.0
-        Spread of the label distribution, in years.
+    sigma : float, default=1.0
+        Spread of the label distribution at age 0, in years.
+    sigma_per_year : float, default=0.075
+        Growth of the spread per year of age.
     """
 
-    def __init__(self, mean, scale, sigma=2.0):
+    def __init__(self, mean, scale, sigma=1.0, sigma_per_year=0.075):
         super().__init__()
-        self.mean, self.scale, self.sigma = float(mean), float(scale), float(sigma)
+        self.mean, self.scale = float(mean), float(scale)
+        self.sigma, self.sigma_per_year = float(sigma), float(sigma_per_year)
         self.register_buffer("years", age_bins(), persistent=False)
 
     def forward(self, outputs, target):
         ages = target.float()[:, None] * self.scale + self.mean
+        spread = self.sigma + self.sigma_per_year * ages.clamp(min=0.0)
         log_p = F.log_softmax(outputs.float(), dim=1)
-        log_q = F.log_softmax(-0.5 * ((self.years - ages) / self.sigma) ** 2, dim=1)
+        log_q = F.log_softmax(-0.5 * ((self.years - ages) / spread) ** 2, dim=1)
         divergence = (log_q.exp() * (log_q - log_p)).sum(dim=1)
         expected = (log_p.exp() * self.years).sum(dim=1)
         return (divergence + (expected - ages[:, 0]).abs()) / self.scale

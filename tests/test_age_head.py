@@ -37,7 +37,7 @@ def test_distribution_loss_matches_its_definition():
     loss = AgeDistributionLoss(mean, scale)(logits, torch.tensor((ages - mean) / scale))
     p = torch.softmax(logits.double(), dim=1).numpy()
     for row, age in enumerate(ages):
-        q = np.exp(-0.5 * ((YEARS - age) / 2.0) ** 2)
+        q = np.exp(-0.5 * ((YEARS - age) / (1.0 + 0.075 * age)) ** 2)
         q /= q.sum()
         divergence = np.sum(q * (np.log(q + 1e-300) - np.log(p[row])), where=q > 0)
         expected = np.sum(p[row] * YEARS)
@@ -46,10 +46,10 @@ def test_distribution_loss_matches_its_definition():
 
 
 def test_distribution_loss_is_near_zero_at_the_label_distribution():
-    loss = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 2.0).float(),
+    loss = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 1.0 + 0.075 * 42.0).float(),
                                            torch.tensor([(42.0 - 30.0) / 20.0]))
     assert loss.item() == pytest.approx(0.0, abs=1e-4)
-    wider = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 6.0).float(),
+    wider = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 9.0).float(),
                                             torch.tensor([(42.0 - 30.0) / 20.0]))
     assert wider.item() > 0.01
 
