@@ -41,8 +41,10 @@ from .ranges import AgeRanges
 FORMAT_VERSION = 1
 
 #: Parameters added to the estimators after files of this format were first written,
-#: each with the value that a file without it implies (the behaviour before it).
-_PARAMS_ADDED_SINCE = {"age_loss": "absolute_error"}
+#: each with the value that a file without it implies (the behaviour before it; the
+#: label distribution's spread was a fixed 2 years until it became a parameter).
+_PARAMS_ADDED_SINCE = {"age_loss": "absolute_error", "age_spread": 2.0,
+                       "age_spread_per_year": 0.0}
 
 #: ONNX opset of exported graphs.
 ONNX_OPSET = 18

@@ -30,14 +30,17 @@ def test_expected_age_output_is_the_mean_of_the_softmax():
     np.testing.assert_allclose(ExpectedAgeOutput()(logits).numpy(), [30.0, 60.0, 60.0])
 
 
-def test_distribution_loss_matches_its_definition():
+@pytest.mark.parametrize("spread", [{}, {"sigma": 2.0, "sigma_per_year": 0.0}])
+def test_distribution_loss_matches_its_definition(spread):
     mean, scale = 30.0, 20.0
+    sigma, per_year = spread.get("sigma", 1.0), spread.get("sigma_per_year", 0.075)
     logits = torch.randn(4, 121, generator=torch.Generator().manual_seed(0)) * 3
     ages = np.array([0.0, 7.0, 42.5, 120.0])
-    loss = AgeDistributionLoss(mean, scale)(logits, torch.tensor((ages - mean) / scale))
+    loss = AgeDistributionLoss(mean, scale, **spread)(logits,
+                                                      torch.tensor((ages - mean) / scale))
     p = torch.softmax(logits.double(), dim=1).numpy()
     for row, age in enumerate(ages):
-        q = np.exp(-0.5 * ((YEARS - age) / (1.0 + 0.075 * age)) ** 2)
+        q = np.exp(-0.5 * ((YEARS - age) / (sigma + per_year * age)) ** 2)
         q /= q.sum()
         divergence = np.sum(q * (np.log(q + 1e-300) - np.log(p[row])), where=q > 0)
         expected = np.sum(p[row] * YEARS)
@@ -86,3 +89,20 @@ def test_distribution_head_starts_at_the_training_ages(images, small_faces):
 def test_bad_age_loss_is_refused(images, small_faces):
     with pytest.raises(ValueError, match="'age_loss' parameter"):
         AgeRegressor(**TINY, age_loss="l2").fit(images, small_faces[1])
+
+
+def test_age_spread_reaches_the_loss_of_both_age_estimators(images, small_faces):
+    ages = small_faces[1]
+    fixed = {"age_spread": 2.0, "age_spread_per_year": 0.0}
+    regressor = AgeRegressor(**TINY, **fixed).fit(images, ages)
+    both = AgeGenderEstimator(**TINY, **fixed).fit(images, np.column_stack([ages, ages >= 30]))
+    for loss in (regressor.net_.criterion_, both.net_.criterion_.age_loss):
+        assert (loss.sigma, loss.sigma_per_year) == (2.0, 0.0)
+    default = AgeRegressor(**TINY).fit(images, ages).net_.criterion_
+    assert (default.sigma, default.sigma_per_year) == (1.0, 0.075)
+
+
+@pytest.mark.parametrize("param, value", [("age_spread", 0.0), ("age_spread_per_year", -0.1)])
+def test_bad_age_spread_is_refused(param, value, images, small_faces):
+    with pytest.raises(ValueError, match=f"'{param}' parameter"):
+        AgeRegressor(**TINY, **{param: value}).fit(images, small_faces[1])

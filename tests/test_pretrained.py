@@ -1,7 +1,9 @@
 """The shipped ready-trained model: predicting, fine-tuning from it, and its errors."""
 
+import importlib.util
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +42,16 @@ def test_the_shipped_model_predicts_age_and_gender_of_unseen_faces(shipped, unse
     assert np.abs(predicted[:, 0].astype(float) - ages).mean() < 6.0
     older = ages >= 3
     assert np.mean(predicted[older, 1] == GENDER_NAMES[genders[older]]) > 0.85
+
+
+def test_the_shipped_model_holds_the_recipe_that_re_creates_it(shipped):
+    """``bench/train_pretrained.py`` trains what ships: same parameters, spread included."""
+    script = Path(__file__).parents[1] / "bench" / "train_pretrained.py"
+    spec = importlib.util.spec_from_file_location("train_pretrained", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    params = shipped.get_params()
+    assert {name: params[name] for name in module.RECIPE} == module.RECIPE
 
 
 def test_the_shipped_model_can_be_cloned_and_its_file_is_small(shipped):

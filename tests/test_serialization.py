@@ -165,6 +165,19 @@ def test_files_from_before_age_loss_load_with_the_l1_head(features, ages, tmp_pa
     np.testing.assert_array_equal(loaded.predict(features[40:]), model.predict(features[40:]))
 
 
+def test_files_from_before_age_spread_load_with_the_fixed_spread(features, ages, tmp_path):
+    """Files written before ``age_spread`` existed were trained with a fixed 2-year spread."""
+    model = AgeRegressor(**TINY, backbone=None).fit(features[:40], ages[:40])
+    path = tmp_path / "older.skage"
+    save_model(model, path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    del config["params"]["age_spread"], config["params"]["age_spread_per_year"]
+    _rewrite(path, "config.json", json.dumps(config))
+    loaded = load_model(path)
+    assert (loaded.age_spread, loaded.age_spread_per_year) == (2.0, 0.0)
+
+
 def test_float16_files_are_half_the_size_and_predict_alike(default_regressor, images,
                                                          tmp_path):
     full, half = tmp_path / "full.skage", tmp_path / "half.skage"

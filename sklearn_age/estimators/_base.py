@@ -49,6 +49,11 @@ LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
 #: Constraint of ``age_loss``, shared by the estimators that predict years.
 AGE_LOSSES = [StrOptions({"label_distribution", "absolute_error"})]
 
+#: Constraints of ``age_spread`` and ``age_spread_per_year``, the label distribution's
+#: standard deviation at age 0 and its growth per year of age.
+AGE_SPREAD = [Interval(Real, 0, None, closed="neither")]
+AGE_SPREAD_PER_YEAR = [Interval(Real, 0, None, closed="left")]
+
 
 class _FaceEstimator(BaseEstimator):
     """Shared machinery: parameters, input checks, skorch construction, prediction.
@@ -318,7 +323,8 @@ class _AgeOutputMixin:
 
     def _age_loss(self):
         if self._distribution_head():
-            return AgeDistributionLoss(self.y_mean_, self.y_scale_)
+            return AgeDistributionLoss(self.y_mean_, self.y_scale_, self.age_spread,
+                                       self.age_spread_per_year)
         return AbsoluteAgeLoss()
 
 

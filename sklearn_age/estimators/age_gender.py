@@ -15,6 +15,8 @@ from ..targets import AGE_GENDER_COLUMNS, check_labels, split_age_gender
 from ..training import AgeGenderLoss
 from ._base import (
     AGE_LOSSES,
+    AGE_SPREAD,
+    AGE_SPREAD_PER_YEAR,
     LABEL_SMOOTHING,
     _AgeOutputMixin,
     _FaceEstimator,
@@ -50,6 +52,9 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
         ``torch.nn.CrossEntropyLoss``.
     age_loss : {"label_distribution", "absolute_error"}, default="label_distribution"
         The loss of the age head, as in :class:`AgeRegressor`.
+    age_spread, age_spread_per_year : float, default=1.0, 0.075
+        The label distribution's standard deviation at age 0 and its growth per year
+        of age, as in :class:`AgeRegressor`.
     ranges : str or sequence of int, default="life_stages"
         Age ranges (a preset or lower bounds, see :class:`~sklearn_age.AgeRanges`)
         that ``balance`` evens out.
@@ -83,13 +88,16 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
         "loss_weights": [dict, None],
         "label_smoothing": LABEL_SMOOTHING,
         "age_loss": AGE_LOSSES,
+        "age_spread": AGE_SPREAD,
+        "age_spread_per_year": AGE_SPREAD_PER_YEAR,
     }
 
     #: Loss weights when ``loss_weights`` leaves them out.
     DEFAULT_LOSS_WEIGHTS = {"age": 1.0, "gender": 0.5}
 
     def __init__(self, *, loss_weights=None, label_smoothing=0.0,
-                 age_loss="label_distribution", ranges="life_stages",
+                 age_loss="label_distribution", age_spread=1.0,
+                 age_spread_per_year=0.075, ranges="life_stages",
                  backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=False, early_stopping=False,

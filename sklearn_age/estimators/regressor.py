@@ -9,7 +9,14 @@ from ..nets import DEFAULT_BACKBONE
 from ..outputs import RegressorOutputs
 from ..ranges import PRESETS, AgeRanges
 from ..targets import check_ages
-from ._base import AGE_LOSSES, _AgeOutputMixin, _FaceEstimator, store_params
+from ._base import (
+    AGE_LOSSES,
+    AGE_SPREAD,
+    AGE_SPREAD_PER_YEAR,
+    _AgeOutputMixin,
+    _FaceEstimator,
+    store_params,
+)
 from ._docs import shared_docs
 
 
@@ -27,12 +34,19 @@ class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstim
     ----------
     age_loss : {"label_distribution", "absolute_error"}, default="label_distribution"
         ``"label_distribution"``: the head's softmax over the years learns a normal
-        distribution around each true age (standard deviation 1 year plus 0.075 per
-        year of age: 2.5 years at 20, 4 at 40), and its
-        expected age learns the true age (Kullback-Leibler divergence plus absolute
+        distribution around each true age (standard deviation ``age_spread`` plus
+        ``age_spread_per_year`` per year of age: by default 2.5 years at 20, 4 at 40),
+        and its expected age learns the true age (Kullback-Leibler divergence plus absolute
         error). ``"absolute_error"``: one output, the L1 loss on standardized ages
         (the earlier default; 0.13 years worse on the core benchmark over two seeds,
         see the performance page of the user guide).
+    age_spread : float > 0, default=1.0
+        Standard deviation in years of the label distribution at age 0
+        (``"label_distribution"`` only).
+    age_spread_per_year : float >= 0, default=0.075
+        Its growth per year of age. ``age_spread=2.0, age_spread_per_year=0.0`` is the
+        fixed spread of 2 years that came before (and that the shipped model was
+        trained with).
     ranges : str or sequence of int, default="life_stages"
         Age ranges (a preset or lower bounds, see :class:`~sklearn_age.AgeRanges`)
         that ``balance`` evens out.
@@ -57,10 +71,13 @@ class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstim
     _parameter_constraints = {
         **_FaceEstimator._parameter_constraints,
         "age_loss": AGE_LOSSES,
+        "age_spread": AGE_SPREAD,
+        "age_spread_per_year": AGE_SPREAD_PER_YEAR,
         "ranges": [StrOptions(set(PRESETS)), "array-like"],
     }
 
-    def __init__(self, *, age_loss="label_distribution", ranges="life_stages",
+    def __init__(self, *, age_loss="label_distribution", age_spread=1.0,
+                 age_spread_per_year=0.075, ranges="life_stages",
                  backbone=DEFAULT_BACKBONE, pretrained=True, img_size=112, lr=2e-3,
                  weight_decay=0.05, dropout=0.2, l1_lambda=0.0, max_epochs=16,
                  batch_size=64, augment=True, flip_test=False, early_stopping=False,
