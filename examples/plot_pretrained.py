@@ -63,7 +63,7 @@ for label, value in mae.items():
 
 # %%
 # On the whole sample (1,500 faces to fine-tune on, two seeds), the age-trained
-# model was the better start by 0.65 years with 16 epochs and by 0.98 with 4: see
+# model was the better start by 0.70 years with 16 epochs and by 0.89 with 4: see
 # the model card in the user guide. On a few hundred faces the figures above are noisy.
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(list(mae), list(mae.values()), color=["0.6", "tab:orange", "tab:blue"])
