@@ -240,8 +240,8 @@ class AgeDistributionLoss(nn.Module):
     each year 0-120.
 
     The true age becomes a normal distribution over the years, wider for older faces
-    (standard deviation ``sigma + sigma_per_year * age``: 2.5 years at 20, 4 at 40 by
-    default), as their age is less certain; the loss is the Kullback-Leibler divergence
+    when ``sigma_per_year`` > 0 (standard deviation ``sigma + sigma_per_year * age``),
+    as their age is less certain; the loss is the Kullback-Leibler divergence
     from it to the softmax of the logits, plus the absolute error in years of that
     softmax's expected age. The sum is divided by ``scale`` so that it is on the scale
     of :class:`AbsoluteAgeLoss`.
@@ -250,13 +250,14 @@ class AgeDistributionLoss(nn.Module):
     ----------
     mean, scale : float
         Mean and standard deviation of the training ages: targets come standardized.
-    sigma : float, default=1.0
-        Spread of the label distribution at age 0, in years.
-    sigma_per_year : float, default=0.075
-        Growth of the spread per year of age.
+    sigma : float
+        Spread of the label distribution at age 0, in years (the estimators'
+        ``age_spread``).
+    sigma_per_year : float
+        Growth of the spread per year of age (``age_spread_per_year``).
     """
 
-    def __init__(self, mean, scale, sigma=1.0, sigma_per_year=0.075):
+    def __init__(self, mean, scale, sigma, sigma_per_year):
         super().__init__()
         self.mean, self.scale = float(mean), float(scale)
         self.sigma, self.sigma_per_year = float(sigma), float(sigma_per_year)

@@ -30,14 +30,13 @@ def test_expected_age_output_is_the_mean_of_the_softmax():
     np.testing.assert_allclose(ExpectedAgeOutput()(logits).numpy(), [30.0, 60.0, 60.0])
 
 
-@pytest.mark.parametrize("spread", [{}, {"sigma": 2.0, "sigma_per_year": 0.0}])
-def test_distribution_loss_matches_its_definition(spread):
+@pytest.mark.parametrize("sigma, per_year", [(1.0, 0.075), (2.0, 0.0)])
+def test_distribution_loss_matches_its_definition(sigma, per_year):
     mean, scale = 30.0, 20.0
-    sigma, per_year = spread.get("sigma", 1.0), spread.get("sigma_per_year", 0.075)
     logits = torch.randn(4, 121, generator=torch.Generator().manual_seed(0)) * 3
     ages = np.array([0.0, 7.0, 42.5, 120.0])
-    loss = AgeDistributionLoss(mean, scale, **spread)(logits,
-                                                      torch.tensor((ages - mean) / scale))
+    loss = AgeDistributionLoss(mean, scale, sigma, per_year)(
+        logits, torch.tensor((ages - mean) / scale))
     p = torch.softmax(logits.double(), dim=1).numpy()
     for row, age in enumerate(ages):
         q = np.exp(-0.5 * ((YEARS - age) / (sigma + per_year * age)) ** 2)
@@ -49,11 +48,11 @@ def test_distribution_loss_matches_its_definition(spread):
 
 
 def test_distribution_loss_is_near_zero_at_the_label_distribution():
-    loss = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 1.0 + 0.075 * 42.0).float(),
+    loss = AgeDistributionLoss(30.0, 20.0, 1.0, 0.075)(_normal_logits(42.0, 1.0 + 0.075 * 42.0).float(),
                                            torch.tensor([(42.0 - 30.0) / 20.0]))
     assert loss.item() == pytest.approx(0.0, abs=1e-4)
-    wider = AgeDistributionLoss(30.0, 20.0)(_normal_logits(42.0, 9.0).float(),
-                                            torch.tensor([(42.0 - 30.0) / 20.0]))
+    wider = AgeDistributionLoss(30.0, 20.0, 1.0, 0.075)(_normal_logits(42.0, 9.0).float(),
+                                                        torch.tensor([(42.0 - 30.0) / 20.0]))
     assert wider.item() > 0.01
 
 

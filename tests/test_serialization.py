@@ -150,17 +150,23 @@ def test_round_trip_keeps_params_attributes_history_and_predictions(fitted, tmp_
     assert loaded.history_.to_list() == json.loads(json.dumps(estimator.history_.to_list()))
 
 
+def _load_without_params(model, path, *names):
+    """Save ``model``, drop ``names`` from the file's parameters (as in a file written
+    before they existed) and load it again."""
+    save_model(model, path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    for name in names:
+        del config["params"][name]
+    _rewrite(path, "config.json", json.dumps(config))
+    return load_model(path)
+
+
 def test_files_from_before_age_loss_load_with_the_l1_head(features, ages, tmp_path):
     """Files written before ``age_loss`` existed hold the one-output L1 head it now names."""
     model = AgeRegressor(**TINY, backbone=None, age_loss="absolute_error").fit(
         features[:40], ages[:40])
-    path = tmp_path / "older.skage"
-    save_model(model, path)
-    with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))
-    del config["params"]["age_loss"]
-    _rewrite(path, "config.json", json.dumps(config))
-    loaded = load_model(path)
+    loaded = _load_without_params(model, tmp_path / "older.skage", "age_loss")
     assert loaded.age_loss == "absolute_error"
     np.testing.assert_array_equal(loaded.predict(features[40:]), model.predict(features[40:]))
 
@@ -168,13 +174,8 @@ def test_files_from_before_age_loss_load_with_the_l1_head(features, ages, tmp_pa
 def test_files_from_before_age_spread_load_with_the_fixed_spread(features, ages, tmp_path):
     """Files written before ``age_spread`` existed were trained with a fixed 2-year spread."""
     model = AgeRegressor(**TINY, backbone=None).fit(features[:40], ages[:40])
-    path = tmp_path / "older.skage"
-    save_model(model, path)
-    with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))
-    del config["params"]["age_spread"], config["params"]["age_spread_per_year"]
-    _rewrite(path, "config.json", json.dumps(config))
-    loaded = load_model(path)
+    loaded = _load_without_params(model, tmp_path / "older.skage", "age_spread",
+                                  "age_spread_per_year")
     assert (loaded.age_spread, loaded.age_spread_per_year) == (2.0, 0.0)
 
 
