@@ -48,11 +48,11 @@ def test_distribution_loss_matches_its_definition(sigma, per_year):
 
 
 def test_distribution_loss_is_near_zero_at_the_label_distribution():
-    loss = AgeDistributionLoss(30.0, 20.0, 1.0, 0.075)(_normal_logits(42.0, 1.0 + 0.075 * 42.0).float(),
-                                           torch.tensor([(42.0 - 30.0) / 20.0]))
+    widening = AgeDistributionLoss(30.0, 20.0, 1.0, 0.075)
+    target = torch.tensor([(42.0 - 30.0) / 20.0])
+    loss = widening(_normal_logits(42.0, 1.0 + 0.075 * 42.0).float(), target)
     assert loss.item() == pytest.approx(0.0, abs=1e-4)
-    wider = AgeDistributionLoss(30.0, 20.0, 1.0, 0.075)(_normal_logits(42.0, 9.0).float(),
-                                                        torch.tensor([(42.0 - 30.0) / 20.0]))
+    wider = widening(_normal_logits(42.0, 9.0).float(), target)
     assert wider.item() > 0.01
 
 

@@ -46,13 +46,14 @@ from ..training import (
 #: Constraint of ``label_smoothing``, shared by every estimator with a cross-entropy.
 LABEL_SMOOTHING = [Interval(Real, 0, 1, closed="left")]
 
-#: Constraint of ``age_loss``, shared by the estimators that predict years.
-AGE_LOSSES = [StrOptions({"label_distribution", "absolute_error"})]
-
-#: Constraints of ``age_spread`` and ``age_spread_per_year``, the label distribution's
-#: standard deviation at age 0 and its growth per year of age.
-AGE_SPREAD = [Interval(Real, 0, None, closed="neither")]
-AGE_SPREAD_PER_YEAR = [Interval(Real, 0, None, closed="left")]
+#: Constraints of the age head's parameters, shared by the estimators that predict
+#: years: its loss, and the label distribution's standard deviation at age 0 and its
+#: growth per year of age.
+AGE_HEAD_CONSTRAINTS = {
+    "age_loss": [StrOptions({"label_distribution", "absolute_error"})],
+    "age_spread": [Interval(Real, 0, None, closed="neither")],
+    "age_spread_per_year": [Interval(Real, 0, None, closed="left")],
+}
 
 
 class _FaceEstimator(BaseEstimator):

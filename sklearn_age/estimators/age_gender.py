@@ -14,9 +14,7 @@ from ..ranges import PRESETS, AgeRanges
 from ..targets import AGE_GENDER_COLUMNS, check_labels, split_age_gender
 from ..training import AgeGenderLoss
 from ._base import (
-    AGE_LOSSES,
-    AGE_SPREAD,
-    AGE_SPREAD_PER_YEAR,
+    AGE_HEAD_CONSTRAINTS,
     LABEL_SMOOTHING,
     _AgeOutputMixin,
     _FaceEstimator,
@@ -87,9 +85,7 @@ class AgeGenderEstimator(AgeGenderOutputs, _AgeOutputMixin, _FaceEstimator):
         "ranges": [StrOptions(set(PRESETS)), "array-like"],
         "loss_weights": [dict, None],
         "label_smoothing": LABEL_SMOOTHING,
-        "age_loss": AGE_LOSSES,
-        "age_spread": AGE_SPREAD,
-        "age_spread_per_year": AGE_SPREAD_PER_YEAR,
+        **AGE_HEAD_CONSTRAINTS,
     }
 
     #: Loss weights when ``loss_weights`` leaves them out.

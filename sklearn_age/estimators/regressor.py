@@ -9,14 +9,7 @@ from ..nets import DEFAULT_BACKBONE
 from ..outputs import RegressorOutputs
 from ..ranges import PRESETS, AgeRanges
 from ..targets import check_ages
-from ._base import (
-    AGE_LOSSES,
-    AGE_SPREAD,
-    AGE_SPREAD_PER_YEAR,
-    _AgeOutputMixin,
-    _FaceEstimator,
-    store_params,
-)
+from ._base import AGE_HEAD_CONSTRAINTS, _AgeOutputMixin, _FaceEstimator, store_params
 from ._docs import shared_docs
 
 
@@ -70,9 +63,7 @@ class AgeRegressor(RegressorOutputs, _AgeOutputMixin, RegressorMixin, _FaceEstim
 
     _parameter_constraints = {
         **_FaceEstimator._parameter_constraints,
-        "age_loss": AGE_LOSSES,
-        "age_spread": AGE_SPREAD,
-        "age_spread_per_year": AGE_SPREAD_PER_YEAR,
+        **AGE_HEAD_CONSTRAINTS,
         "ranges": [StrOptions(set(PRESETS)), "array-like"],
     }
 
